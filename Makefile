@@ -1,0 +1,37 @@
+# Set-up is part of every target: on a fresh machine `make test` builds .venv (Python 3.13, pinned
+# dependencies) and then runs the checks. Nothing outside the repository is installed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Python 3.13 is the Lambda runtime; on these machines it comes from pyenv.
+PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.13)
+PIP_FLAGS := --quiet --disable-pip-version-check
+STAMP := $(VENV)/.installed
+
+.PHONY: help test lint unit clean
+
+help:
+	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff and the whole pytest suite"
+	@echo "make lint   - ruff only"
+	@echo "make clean  - remove .venv and caches"
+
+# The layer is installed editable, the way a user of the SDK would install it.
+$(STAMP): requirements-dev.txt constraints.txt layers/douyin_pay/requirements.txt layers/douyin_pay/pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e layers/douyin_pay
+	touch $@
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
