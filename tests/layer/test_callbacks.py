@@ -1,0 +1,297 @@
+"""parse_callback: verification on raw strings, typed notices, and every way a body can be wrong."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from douyin_pay import (
+    CallbackError,
+    ConfigurationError,
+    DouyinPayError,
+    GenericNotice,
+    MalformedCallbackError,
+    PaymentNotice,
+    RefundNotice,
+    SettleFinishNotice,
+    SettleNotice,
+    SignatureError,
+    callback_sign,
+    parse_callback,
+)
+from tests.conftest import load_vectors
+
+TOKEN = "test-callback-token"
+OLD_TOKEN = "previous-callback-token"
+
+
+def envelope(msg: str, *, type_: str = "payment", token: str = TOKEN, timestamp: str = "1722769986",
+             nonce: str = "5280") -> dict:
+    return {
+        "msg": msg,
+        "msg_signature": callback_sign(token, timestamp, nonce, msg),
+        "nonce": nonce,
+        "timestamp": timestamp,
+        "type": type_,
+    }
+
+
+def body_of(env: dict) -> bytes:
+    return json.dumps(env, ensure_ascii=False).encode()
+
+
+PAYMENT_MSG = json.dumps(
+    {"appid": "tt0001", "cp_orderno": "order-1", "cp_extra": "x", "way": "10", "channel_no": "c1",
+     "total_amount": 12800, "status": "SUCCESS", "seller_uid": "s1", "extra": "", "item_id": "",
+     "paid_at": 1722769986, "message": "", "order_id": "N1"},
+    ensure_ascii=False, separators=(",", ":"),
+)
+
+
+class TestVectors:
+    @pytest.mark.parametrize("vector", load_vectors("callback_body"), ids=lambda v: v["source"])
+    def test_body_vector_verifies_and_parses(self, vector):
+        notice = parse_callback(vector["body"], vector["token"])
+        assert isinstance(notice, PaymentNotice)
+        assert notice.app_id == "tt226e54d3bd581bf801"
+        assert notice.out_order_no == "202408041111312119"
+        assert notice.order_id == "7398108028895054107"
+        assert notice.total_amount == 1
+        assert notice.way == 2
+        assert notice.paid_at == 1722769986
+        assert notice.status == "SUCCESS"
+
+    @pytest.mark.parametrize("vector", load_vectors("callback_body"), ids=lambda v: v["source"])
+    def test_body_vector_fails_with_another_token(self, vector):
+        with pytest.raises(SignatureError):
+            parse_callback(vector["body"], vector["token"] + "x")
+
+    @pytest.mark.parametrize("vector", [v for v in load_vectors("callback") if v["msg"].startswith("{")],
+                             ids=lambda v: v["source"])
+    def test_callback_vectors_through_a_whole_body(self, vector):
+        body = {"msg": vector["msg"], "msg_signature": vector["signature"], "nonce": vector["nonce"],
+                "timestamp": vector["timestamp"], "type": "payment"}
+        notice = parse_callback(json.dumps(body), vector["token"])
+        assert notice.msg == vector["msg"]
+
+    def test_reencoded_msg_does_not_verify(self):
+        vector = load_vectors("callback_body")[0]
+        body = json.loads(vector["body"])
+        body["msg"] = json.dumps(json.loads(body["msg"]))  # same data, default spacing
+        with pytest.raises(SignatureError):
+            parse_callback(json.dumps(body), vector["token"])
+
+
+class TestVerification:
+    def test_valid_notice(self):
+        assert isinstance(parse_callback(body_of(envelope(PAYMENT_MSG)), TOKEN), PaymentNotice)
+
+    @pytest.mark.parametrize("field", ["msg", "timestamp", "nonce", "msg_signature"])
+    def test_tampered_field_is_rejected(self, field):
+        env = envelope(PAYMENT_MSG)
+        env[field] = env[field].replace("1", "2", 1) if "1" in env[field] else env[field] + "0"
+        with pytest.raises(SignatureError):
+            parse_callback(body_of(env), TOKEN)
+
+    def test_tampered_amount_inside_msg_is_rejected(self):
+        env = envelope(PAYMENT_MSG)
+        env["msg"] = env["msg"].replace("12800", "1")
+        with pytest.raises(SignatureError):
+            parse_callback(body_of(env), TOKEN)
+
+    def test_type_is_not_signed_but_a_changed_type_cannot_pass_as_another_notice(self):
+        # `type` is outside the signature (official algorithm); switching it makes the msg fail
+        # the other type's required fields rather than produce a wrong notice.
+        env = envelope(PAYMENT_MSG)
+        env["type"] = "refund"
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(body_of(env), TOKEN)
+
+    def test_wrong_token(self):
+        with pytest.raises(SignatureError):
+            parse_callback(body_of(envelope(PAYMENT_MSG)), "another-token")
+
+    def test_uppercase_signature_is_not_accepted(self):
+        env = envelope(PAYMENT_MSG)
+        env["msg_signature"] = env["msg_signature"].upper()
+        with pytest.raises(SignatureError):
+            parse_callback(body_of(env), TOKEN)
+
+    def test_token_rotation_accepts_old_and_new(self):
+        old = body_of(envelope(PAYMENT_MSG, token=OLD_TOKEN))
+        new = body_of(envelope(PAYMENT_MSG, token=TOKEN))
+        assert parse_callback(old, [TOKEN, OLD_TOKEN]).out_order_no == "order-1"
+        assert parse_callback(new, (TOKEN, OLD_TOKEN)).out_order_no == "order-1"
+        with pytest.raises(SignatureError):
+            parse_callback(old, [TOKEN])
+
+    @pytest.mark.parametrize("tokens", ["", [], [""], [TOKEN, ""], (), [None]])
+    def test_missing_token_is_a_configuration_error_never_a_pass(self, tokens):
+        # Even a body "signed" with an empty token must not pass.
+        body = body_of(envelope(PAYMENT_MSG, token=""))
+        with pytest.raises(ConfigurationError):
+            parse_callback(body, tokens)
+
+    def test_numeric_timestamp_keeps_its_exact_digits(self):
+        env = envelope(PAYMENT_MSG, timestamp="1722769986")
+        raw = body_of(env).decode().replace('"timestamp": "1722769986"', '"timestamp": 1722769986')
+        assert '"timestamp": 1722769986' in raw
+        notice = parse_callback(raw, TOKEN)
+        assert notice.timestamp == "1722769986"
+
+    def test_float_timestamp_is_malformed(self):
+        raw = body_of(envelope(PAYMENT_MSG)).decode().replace('"timestamp": "1722769986"', '"timestamp": 1.7e9')
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(raw, TOKEN)
+
+    def test_signature_is_checked_before_msg_is_parsed(self):
+        env = envelope("not json at all")
+        env["msg_signature"] = "0" * 40
+        with pytest.raises(SignatureError):
+            parse_callback(body_of(env), TOKEN)
+
+    def test_escaped_slashes_in_raw_msg_verify(self):
+        # Some encoders escape "/" as "\/"; the raw text is what was signed.
+        msg = PAYMENT_MSG.replace('"cp_extra":"x"', '"cp_extra":"https:\\/\\/a.b\\/c"')
+        notice = parse_callback(body_of(envelope(msg)), TOKEN)
+        assert notice.cp_extra == "https://a.b/c"
+
+    def test_errors_never_reveal_the_expected_signature_or_token(self):
+        env = envelope(PAYMENT_MSG)
+        expected = env["msg_signature"]
+        env["msg_signature"] = "f" * 40
+        with pytest.raises(SignatureError) as info:
+            parse_callback(body_of(env), TOKEN)
+        text = str(info.value) + repr(info.value.args)
+        assert expected not in text
+        assert TOKEN not in text
+
+    def test_redelivery_has_the_same_dedupe_key(self):
+        first = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="100", nonce="1")), TOKEN)
+        again = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="200", nonce="2")), TOKEN)
+        other = parse_callback(body_of(envelope(PAYMENT_MSG.replace("order-1", "order-2"))), TOKEN)
+        assert first.dedupe_key == again.dedupe_key != other.dedupe_key
+
+
+class TestMalformed:
+    @pytest.mark.parametrize(
+        "body",
+        [b"", b"not json", b"\xff\xfe", b"[]", b'"text"', b"null", b"{}", '{"msg": 1}'],
+    )
+    def test_bad_bodies(self, body):
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(body, TOKEN)
+
+    @pytest.mark.parametrize("field", ["msg", "msg_signature", "nonce", "timestamp", "type"])
+    def test_missing_envelope_field_is_named(self, field):
+        env = envelope(PAYMENT_MSG)
+        del env[field]
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(env), TOKEN)
+        assert info.value.field == field
+
+    def test_repeated_key_is_refused(self):
+        env = envelope(PAYMENT_MSG)
+        raw = body_of(env).decode()
+        raw = raw[:-1] + ', "msg": "{}"}'
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(raw, TOKEN)
+
+    @pytest.mark.parametrize("msg", ["not json", "[1, 2]", "12"])
+    def test_msg_not_a_json_object(self, msg):
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(body_of(envelope(msg)), TOKEN)
+
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [("total_amount", 1.5), ("total_amount", "12.00"), ("total_amount", -1), ("total_amount", True),
+         ("cp_orderno", None), ("appid", None), ("total_amount", None), ("cp_orderno", {"a": 1})],
+    )
+    def test_bad_payment_fields(self, key, value):
+        data = json.loads(PAYMENT_MSG)
+        if value is None:
+            del data[key]
+        else:
+            data[key] = value
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(envelope(json.dumps(data))), TOKEN)
+        assert info.value.field == key
+
+    def test_all_errors_share_the_base_class(self):
+        assert issubclass(SignatureError, CallbackError)
+        assert issubclass(MalformedCallbackError, CallbackError)
+        assert issubclass(CallbackError, DouyinPayError)
+        assert issubclass(ConfigurationError, DouyinPayError)
+        assert not issubclass(SignatureError, MalformedCallbackError)
+
+
+class TestNoticeTypes:
+    def test_payment_fields_and_way_normalised(self):
+        notice = parse_callback(body_of(envelope(PAYMENT_MSG)), TOKEN)
+        assert (notice.app_id, notice.out_order_no, notice.order_id) == ("tt0001", "order-1", "N1")
+        assert notice.total_amount == 12800
+        assert notice.way == 10
+        assert notice.cp_extra == "x"
+        assert notice.data["channel_no"] == "c1"
+
+    def test_amount_as_digit_string_is_read_as_fen(self):
+        data = json.loads(PAYMENT_MSG) | {"total_amount": "12800"}
+        assert parse_callback(body_of(envelope(json.dumps(data))), TOKEN).total_amount == 12800
+
+    def test_amounts_up_to_ten_billion_fen(self):
+        data = json.loads(PAYMENT_MSG) | {"total_amount": 10_000_000_000}
+        assert parse_callback(body_of(envelope(json.dumps(data))), TOKEN).total_amount == 10_000_000_000
+
+    def test_refund(self):
+        msg = json.dumps({"appid": "tt0001", "cp_refundno": "r-1", "cp_extra": "", "status": "SUCCESS",
+                          "refund_amount": 500, "is_all_settled": False, "refunded_at": 1700000000,
+                          "message": "", "order_id": "N1", "refund_no": "R1"})
+        notice = parse_callback(body_of(envelope(msg, type_="refund")), TOKEN)
+        assert isinstance(notice, RefundNotice)
+        assert (notice.out_refund_no, notice.refund_amount, notice.status) == ("r-1", 500, "SUCCESS")
+        assert notice.is_all_settled is False
+        assert notice.refund_no == "R1"
+        assert notice.refunded_at == 1700000000
+
+    def test_settle_uses_app_id_not_appid(self):
+        msg = json.dumps({"app_id": "tt0001", "cp_settle_no": "s-1", "cp_extra": "", "status": "SUCCESS",
+                          "rake": 6, "commission": 0, "settle_detail": "商户号1-分成金额(分)100",
+                          "settled_at": 1700000001, "message": "", "order_id": "N1", "channel_settle_id": "c",
+                          "settle_amount": 994, "settle_no": "S1", "out_order_no": "order-1",
+                          "is_auto_settle": 0})
+        notice = parse_callback(body_of(envelope(msg, type_="settle")), TOKEN)
+        assert isinstance(notice, SettleNotice)
+        assert (notice.app_id, notice.out_settle_no, notice.settle_amount, notice.rake) == ("tt0001", "s-1", 994, 6)
+        assert notice.is_auto_settle is False
+        assert notice.out_order_no == "order-1"
+
+    def test_settle_finish(self):
+        msg = json.dumps({"ma_app_id": "tt0001", "out_order_id": "order-1", "auto_settle_list": [
+            {"created_at": "2024-01-01 00:00:00", "settle_plat_no": "p", "settle_no": "S9",
+             "settle_info": [{"merchant_uid": "m1", "amount": 100}], "settle_status": "SUCCESS",
+             "service_charge": 1, "cps": 0, "settled_at": 1700000002, "settle_way": "auto"}]})
+        notice = parse_callback(body_of(envelope(msg, type_="settle_finish")), TOKEN)
+        assert isinstance(notice, SettleFinishNotice)
+        assert notice.out_order_no == "order-1"
+        [item] = notice.auto_settle_list
+        assert item.settle_info[0].amount == 100
+        assert item.settled_at == "1700000002"
+
+    def test_unknown_type_is_kept_as_generic(self):
+        msg = json.dumps({"status": "SUCCESS", "order_id": "W1"})
+        notice = parse_callback(body_of(envelope(msg, type_="withdraw")), TOKEN)
+        assert isinstance(notice, GenericNotice)
+        assert notice.type == "withdraw"
+        assert notice.msg == msg
+        assert notice.data == {"status": "SUCCESS", "order_id": "W1"}
+
+    def test_unknown_type_with_non_json_msg_keeps_the_raw_text(self):
+        notice = parse_callback(body_of(envelope("plain text", type_="transfer")), TOKEN)
+        assert isinstance(notice, GenericNotice)
+        assert notice.msg == "plain text"
+        assert notice.data == {}
+
+    def test_bytes_and_str_bodies_agree(self):
+        raw = body_of(envelope(PAYMENT_MSG))
+        assert parse_callback(raw, TOKEN) == parse_callback(raw.decode(), TOKEN)
