@@ -1,0 +1,347 @@
+"""The ecpay v1 platform client: one method per endpoint, validated, signed, typed.
+
+Every request body is built once, signed, serialised once, and those exact bytes are what is sent —
+on the first attempt and on every retry, because for a repeated business number the platform keeps
+the first request's parameters (ecpay-spec §2). Queries retry retryable failures with backoff;
+mutating calls retry them too, but only by resending the identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from . import validation as v
+from .errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
+from .models import (
+    CreateOrderResult,
+    OrderQueryResult,
+    PlatformOrderResult,
+    RefundQueryResult,
+    RefundResult,
+    ReturnInfo,
+    SettleQueryResult,
+    SettleResult,
+    UnsettleAmountResult,
+)
+from .signing import request_sign, wire_value
+
+PRODUCTION_BASE_URL = "https://developer.toutiao.com"
+SANDBOX_BASE_URL = "https://open-sandbox.douyin.com"
+API_PREFIX = "/api/apps/ecpay/v1/"
+
+# (connect, read) seconds. The platform documents none (ecpay-spec §7.2); these keep a call well
+# inside a Lambda timeout while allowing for a slow cross-border link.
+DEFAULT_TIMEOUT = (3.05, 10.0)
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries of retryable failures, with capped exponential backoff and full jitter."""
+
+    query_attempts: int = 3
+    mutation_attempts: int = 2
+    backoff_base: float = 0.2
+    backoff_cap: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))  # noqa: S311 - jitter
+
+
+NO_RETRY = RetryPolicy(query_attempts=1, mutation_attempts=1)
+
+
+@dataclass(frozen=True)
+class SettlePayee:
+    """A third-party payee of a settlement (not the seller, not the platform)."""
+
+    merchant_uid: str
+    amount: int
+
+
+def _check_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    # Plain http only on loopback, for the local simulator; anything else must be TLS.
+    if parts.scheme == "https" and parts.hostname:
+        return base_url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return base_url.rstrip("/")
+    raise ConfigurationError("base_url must be an https URL (plain http is allowed on loopback only)")
+
+
+class EcpayClient:
+    """Client of the 担保支付 (ecpay v1) server API.
+
+    ``app_id`` and ``salt`` come from the Douyin console; in service-provider mode pass
+    ``thirdparty_id`` and the provider's secret as ``salt``. ``thirdparty_id`` is sent, never signed.
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        salt: str,
+        *,
+        thirdparty_id: str | None = None,
+        base_url: str = PRODUCTION_BASE_URL,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not isinstance(app_id, str) or not 0 < len(app_id) <= 64:
+            raise ConfigurationError("app_id must be a non-empty string of at most 64 characters")
+        if not isinstance(salt, str) or not salt:
+            raise ConfigurationError("salt must be a non-empty string")
+        if thirdparty_id is not None and (not isinstance(thirdparty_id, str) or not 0 < len(thirdparty_id) <= 64):
+            raise ConfigurationError("thirdparty_id must be a non-empty string of at most 64 characters")
+        connect, read = timeout
+        if not (connect > 0 and read > 0):
+            raise ConfigurationError("timeouts must be positive")
+        self.app_id = app_id
+        self.thirdparty_id = thirdparty_id
+        self.base_url = _check_base_url(base_url)
+        self.timeout = (float(connect), float(read))
+        self.retry = retry
+        self._salt = salt
+        self._session = session or requests.Session()
+        self._sleep = sleep
+
+    def __repr__(self) -> str:  # never show the SALT
+        return f"EcpayClient(app_id={self.app_id!r}, base_url={self.base_url!r})"
+
+    # -- payments -------------------------------------------------------------------------------
+
+    def create_order(
+        self,
+        out_order_no: str,
+        total_amount: int,
+        subject: str,
+        body: str,
+        valid_time: int,
+        *,
+        cp_extra: str | None = None,
+        notify_url: str | None = None,
+        disable_msg: int | None = None,
+        msg_page: str | None = None,
+        store_uid: str | None = None,
+        limit_pay_way: str | None = None,
+        expand_order_info: Mapping[str, int] | None = None,
+    ) -> CreateOrderResult:
+        """服务端预下单. Returns ``order_id`` + ``order_token`` for ``tt.pay``."""
+        fields = {
+            "out_order_no": v.business_no("out_order_no", out_order_no),
+            "total_amount": v.amount("total_amount", total_amount),
+            "subject": v.text("subject", subject, max_chars=42, max_bytes=128),
+            "body": v.text("body", body, max_chars=42, max_bytes=128),
+            "valid_time": v.integer_range("valid_time", valid_time, v.MIN_VALID_TIME, v.MAX_VALID_TIME),
+            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+            "notify_url": _opt(v.https_url, "notify_url", notify_url),
+            "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
+            "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
+            "store_uid": _opt(v.text, "store_uid", store_uid, max_chars=64, required=False),
+            "limit_pay_way": _opt(v.limit_pay_way, "limit_pay_way", limit_pay_way),
+            "expand_order_info": _opt(v.expand_order_info, "expand_order_info", expand_order_info),
+        }
+        return self._call("create_order", fields, CreateOrderResult.from_response, query=False)
+
+    def query_order(self, out_order_no: str) -> OrderQueryResult:
+        """支付结果查询."""
+        fields = {"out_order_no": v.business_no("out_order_no", out_order_no)}
+        return self._call("query_order", fields, OrderQueryResult.from_response, query=True)
+
+    # -- refunds --------------------------------------------------------------------------------
+
+    def create_refund(
+        self,
+        out_order_no: str,
+        out_refund_no: str,
+        refund_amount: int,
+        reason: str,
+        *,
+        cp_extra: str | None = None,
+        notify_url: str | None = None,
+        disable_msg: int | None = None,
+        msg_page: str | None = None,
+        all_settle: int | None = None,
+    ) -> RefundResult:
+        """发起退款. Acceptance only: the outcome arrives by callback or :meth:`query_refund`."""
+        fields = {
+            "out_order_no": v.business_no("out_order_no", out_order_no),
+            "out_refund_no": v.business_no("out_refund_no", out_refund_no),
+            "reason": v.text("reason", reason, max_chars=100),
+            "refund_amount": v.amount("refund_amount", refund_amount),
+            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+            "notify_url": _opt(v.https_url, "notify_url", notify_url),
+            "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
+            "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
+            "all_settle": _opt(v.flag, "all_settle", all_settle),
+        }
+        return self._call("create_refund", fields, RefundResult.from_response, query=False)
+
+    def query_refund(self, out_refund_no: str) -> RefundQueryResult:
+        """退款结果查询."""
+        fields = {"out_refund_no": v.business_no("out_refund_no", out_refund_no)}
+        return self._call("query_refund", fields, RefundQueryResult.from_response, query=True)
+
+    # -- settlements ----------------------------------------------------------------------------
+
+    def settle(
+        self,
+        out_settle_no: str,
+        out_order_no: str,
+        settle_desc: str,
+        *,
+        settle_params: Sequence[SettlePayee | Mapping[str, Any]] | None = None,
+        cp_extra: str | None = None,
+        notify_url: str | None = None,
+    ) -> SettleResult:
+        """发起结算及分账. ``settle_params`` lists third-party payees only (≤4)."""
+        fields = {
+            "out_settle_no": v.business_no("out_settle_no", out_settle_no),
+            "out_order_no": v.business_no("out_order_no", out_order_no),
+            "settle_desc": v.text("settle_desc", settle_desc, max_chars=80),
+            "settle_params": _opt(v.settle_params, "settle_params", settle_params),
+            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+            "notify_url": _opt(v.https_url, "notify_url", notify_url),
+        }
+        if fields["settle_params"] is not None:
+            # Sent as a JSON string (ecpay-spec §3.5); its text is also what is signed.
+            v.text("settle_params", wire_value("settle_params", fields["settle_params"]), max_chars=2048)
+        return self._call("settle", fields, SettleResult.from_response, query=False)
+
+    def query_settle(self, out_settle_no: str) -> SettleQueryResult:
+        """结算结果查询."""
+        fields = {"out_settle_no": v.business_no("out_settle_no", out_settle_no)}
+        return self._call("query_settle", fields, SettleQueryResult.from_response, query=True)
+
+    def unsettle_amount(self, out_order_no: str, *, out_item_order_no: str | None = None) -> UnsettleAmountResult:
+        """可分账余额查询."""
+        fields = {
+            "out_order_no": v.business_no("out_order_no", out_order_no),
+            "out_item_order_no": _opt(v.business_no, "out_item_order_no", out_item_order_no),
+        }
+        return self._call("unsettle_amount", fields, UnsettleAmountResult.from_response, query=True)
+
+    def query_platform_order(self, out_order_no: str, *, query_type: int = 1) -> PlatformOrderResult:
+        """Settlements of an order, including automatic ones."""
+        fields = {
+            "out_order_no": v.business_no("out_order_no", out_order_no),
+            "query_type": v.integer_range("query_type", query_type, 1, 99),
+        }
+        return self._call("query_platform_order", fields, PlatformOrderResult.from_response, query=True)
+
+    # -- settlement returns (分账回退) -----------------------------------------------------------
+
+    def create_return(
+        self,
+        out_return_no: str,
+        merchant_uid: str,
+        return_amount: int,
+        return_desc: str,
+        *,
+        settle_no: str | None = None,
+        out_settle_no: str | None = None,
+        cp_extra: str | None = None,
+        notify_url: str | None = None,
+    ) -> ReturnInfo:
+        """发起退分账 from a payee of an earlier settlement (name it by ``settle_no`` or ``out_settle_no``)."""
+        name, value = v.exactly_one((("settle_no", settle_no), ("out_settle_no", out_settle_no)))
+        fields = {
+            name: v.business_no(name, value),
+            "out_return_no": v.business_no("out_return_no", out_return_no),
+            "return_desc": v.text("return_desc", return_desc, max_chars=100),
+            "merchant_uid": v.merchant_uid("merchant_uid", merchant_uid),
+            "return_amount": v.amount("return_amount", return_amount),
+            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+            "notify_url": _opt(v.https_url, "notify_url", notify_url),
+        }
+        return self._call("create_return", fields, ReturnInfo.from_response, query=False)
+
+    def query_return(self, *, out_return_no: str | None = None, return_no: str | None = None) -> ReturnInfo:
+        """退分账结果查询 by ``out_return_no`` and/or ``return_no``."""
+        if out_return_no is None and return_no is None:
+            raise ValidationError("out_return_no / return_no", "at least one must be given", code="missing_field")
+        fields = {
+            "out_return_no": _opt(v.business_no, "out_return_no", out_return_no),
+            "return_no": _opt(v.business_no, "return_no", return_no),
+        }
+        return self._call("query_return", fields, ReturnInfo.from_response, query=True)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def build_body(self, fields: Mapping[str, object]) -> dict[str, object]:
+        """The signed JSON body for ``fields`` (unset fields left out), exactly as it is sent."""
+        body: dict[str, object] = {"app_id": self.app_id}
+        if self.thirdparty_id is not None:
+            body["thirdparty_id"] = self.thirdparty_id
+        body.update({k: wire_value(k, value) for k, value in fields.items() if value is not None})
+        body["sign"] = request_sign(body, self._salt)
+        return body
+
+    def _call[T](
+        self,
+        endpoint: str,
+        fields: Mapping[str, object],
+        parse: Callable[[Mapping[str, Any]], T],
+        *,
+        query: bool,
+    ) -> T:
+        data = json.dumps(self.build_body(fields), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        attempts = self.retry.query_attempts if query else self.retry.mutation_attempts
+        for attempt in range(attempts):
+            try:
+                return parse(self._post(endpoint, data))
+            except PlatformError as exc:
+                if not exc.retryable or attempt + 1 >= attempts:
+                    raise
+            self._sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _post(self, endpoint: str, data: bytes) -> Mapping[str, Any]:
+        url = self.base_url + API_PREFIX + endpoint
+        try:
+            response = self._session.post(
+                url,
+                data=data,
+                headers={"Content-Type": "application/json"},
+                timeout=self.timeout,
+                verify=True,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise PlatformTransportError(f"{endpoint}: timed out") from exc
+        except requests.ConnectionError as exc:
+            raise PlatformTransportError(f"{endpoint}: connection failed") from exc
+        except requests.RequestException as exc:
+            raise PlatformTransportError(f"{endpoint}: request failed ({type(exc).__name__})") from exc
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise PlatformTransportError(f"{endpoint}: HTTP {status}", http_status=status)
+        if status != 200:
+            raise PlatformError(None, f"{endpoint}: HTTP {status}", http_status=status, retryable=False)
+        try:
+            payload = json.loads(response.content)
+        except ValueError as exc:
+            raise PlatformTransportError(f"{endpoint}: response is not JSON", http_status=status) from exc
+        if not isinstance(payload, dict):
+            raise PlatformTransportError(f"{endpoint}: response is not a JSON object", http_status=status)
+        err_no = payload.get("err_no")
+        if isinstance(err_no, bool) or not isinstance(err_no, int):
+            raise PlatformTransportError(f"{endpoint}: response has no err_no", http_status=status)
+        if err_no != 0:
+            tips = payload.get("err_tips")
+            raise PlatformError(err_no, tips if isinstance(tips, str) else "", http_status=status)
+        return payload
+
+
+def _opt[T](check: Callable[..., T], field: str, value: object, **kwargs: Any) -> T | None:
+    return None if value is None else check(field, value, **kwargs)
