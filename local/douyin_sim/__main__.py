@@ -1,0 +1,69 @@
+"""Run the simulator: ``python -m local.douyin_sim --app-id tt… --port 0``.
+
+The SALT and the callback token are read from DOUYIN_SIM_SALT / DOUYIN_SIM_TOKEN, never from the
+command line (argv is visible to every user of the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .config import NOTICE_TYPES, SimulatorConfig
+from .simulator import DouyinSimulator
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    prefix, sep, target = text.partition("=")
+    if not sep or not prefix or not target:
+        raise argparse.ArgumentTypeError("expected PREFIX=URL, e.g. https://callback.localhost=http://127.0.0.1:8123")
+    return prefix, target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.douyin_sim", description=__doc__)
+    parser.add_argument("--app-id", required=True)
+    parser.add_argument("--thirdparty-id", help="service-provider mode: requests must carry it")
+    parser.add_argument("--port", type=int, default=0, help="0 = a free port (the default)")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--default-notify-url", help="the console-configured callback URL")
+    parser.add_argument("--deliver-to", type=_mapping, action="append", default=[], metavar="PREFIX=URL")
+    parser.add_argument("--duplicates", type=int, default=0)
+    parser.add_argument("--drop", action="append", default=[], choices=[*NOTICE_TYPES, "all"])
+    args = parser.parse_args(argv)
+
+    salt = os.environ.get("DOUYIN_SIM_SALT", "")
+    token = os.environ.get("DOUYIN_SIM_TOKEN", "")
+    if not salt or not token:
+        parser.error("set DOUYIN_SIM_SALT and DOUYIN_SIM_TOKEN in the environment")
+
+    config = SimulatorConfig(
+        app_id=args.app_id,
+        salt=salt,
+        token=token,
+        thirdparty_id=args.thirdparty_id,
+        port=args.port,
+        speed=args.speed,
+        default_notify_url=args.default_notify_url,
+        deliver_to=dict(args.deliver_to),
+        duplicates=args.duplicates,
+        drop="all" if "all" in args.drop else frozenset(args.drop),
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with DouyinSimulator(config) as sim:
+        print(sim.base_url, flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Simulator configuration: the fixed identity (app id, SALT, token) and the runtime switches.
+
+Switches can be changed while the simulator runs (``DouyinSimulator.configure`` or
+``POST /_sim/config``); every component reads them through :class:`ConfigHolder`, so a change is
+atomic (a new frozen snapshot replaces the old one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NOTICE_TYPES = ("payment", "refund", "settle")
+
+# Callback retry intervals after a failed attempt (ecpay-spec §6.3, "最多重试 15 次(共 16 次)").
+RETRY_SCHEDULE: tuple[float, ...] = (
+    15, 15, 30, 3 * 60, 10 * 60, 20 * 60, 30 * 60, 30 * 60, 30 * 60, 60 * 60,
+    3 * 3600, 3 * 3600, 3 * 3600, 6 * 3600, 6 * 3600,
+)  # fmt: skip
+
+# Per-endpoint QPS limits (ecpay-spec §7.1; query_order uses the older, stricter 30 QPS figure as
+# §3.2 advises). create_order has no documented limit, so it is unlimited unless set. The two
+# SKIT/HG-only endpoints are likewise unlimited.
+DEFAULT_RATE_LIMITS: dict[str, int | None] = {
+    "create_order": None,
+    "query_order": 30,
+    "create_refund": 50,
+    "query_refund": 30,
+    "settle": 30,
+    "query_settle": 30,
+    "create_return": 50,
+    "query_return": 50,
+    "unsettle_amount": None,
+    "query_platform_order": None,
+}
+
+ENDPOINTS = tuple(DEFAULT_RATE_LIMITS)
+
+# Delay between the event (payment, refund completion, settlement completion) and the first
+# callback attempt, in simulated seconds. "Refund callbacks often arrive 10 s or more late."
+DEFAULT_DELAYS: dict[str, float] = {"payment": 1.0, "refund": 12.0, "settle": 5.0}
+
+OUTCOMES = ("SUCCESS", "FAIL")
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything the simulator needs. Secrets are kept out of ``repr``."""
+
+    app_id: str
+    salt: str = field(repr=False)
+    token: str = field(repr=False)
+    # Service-provider mode (ecpay-spec §7.4): when set, every request must carry it, else 2047.
+    thirdparty_id: str | None = None
+    # Simulated seconds per real second; 0 freezes the clock (it then moves only with advance()).
+    speed: float = 1.0
+    # Unix time the simulated clock starts at; None = the real time at construction.
+    start_time: float | None = None
+    port: int = 0
+    # notify_url prefix → replacement, e.g. {"https://callback.localhost": "http://127.0.0.1:8123"}:
+    # notify_url must be https like the real platform demands, the local receiver is plain http.
+    deliver_to: Mapping[str, str] = field(default_factory=dict)
+    # The console-configured callback URL, used when a request carried no notify_url (§6.1).
+    default_notify_url: str | None = None
+    # Extra deliveries of every notice (the platform may duplicate callbacks, §6.3).
+    duplicates: int = 0
+    delays: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DELAYS))
+    # Notice types never delivered (a lost callback), or "all".
+    drop: frozenset[str] | Literal["all"] = frozenset()
+    # Simulated seconds before a refund / settlement completes on its own; None = only by
+    # complete_refund() / complete_settlement().
+    refund_processing_seconds: float | None = 3.0
+    settle_processing_seconds: float | None = 3.0
+    rate_limits: Mapping[str, int | None] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    refund_outcome: str = "SUCCESS"
+    settle_outcome: str = "SUCCESS"
+    retry_schedule: tuple[float, ...] = RETRY_SCHEDULE
+    # Real seconds a callback POST may take before it counts as failed.
+    delivery_timeout: float = 5.0
+    # Real seconds the "timeout" fault holds the answer back (longer than a sane client timeout).
+    fault_timeout_seconds: float = 12.0
+    # Deliveries go only to loopback hosts unless this is set, so an unmapped notify_url never
+    # makes the simulator POST to the internet.
+    allow_external_delivery: bool = False
+    seller_uid: str = "69438512345678901234"
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+# Switches that may change at runtime. Identity (app_id, salt, token, thirdparty_id) and the
+# listening port are fixed for the simulator's life.
+RUNTIME_SWITCHES = frozenset(
+    {
+        "speed",
+        "deliver_to",
+        "default_notify_url",
+        "duplicates",
+        "delays",
+        "drop",
+        "refund_processing_seconds",
+        "settle_processing_seconds",
+        "rate_limits",
+        "refund_outcome",
+        "settle_outcome",
+        "retry_schedule",
+        "delivery_timeout",
+        "fault_timeout_seconds",
+        "allow_external_delivery",
+        "seller_uid",
+    }
+)
+
+
+def _check(cfg: SimulatorConfig) -> None:
+    if not cfg.app_id or not cfg.salt or not cfg.token:
+        raise ValueError("app_id, salt and token are required")
+    if cfg.speed < 0:
+        raise ValueError("speed must be >= 0")
+    if cfg.duplicates < 0:
+        raise ValueError("duplicates must be >= 0")
+    unknown = set(cfg.delays) - set(NOTICE_TYPES)
+    if unknown:
+        raise ValueError(f"unknown notice types in delays: {sorted(unknown)}")
+    if any(v < 0 for v in cfg.delays.values()):
+        raise ValueError("delays must be >= 0")
+    if cfg.drop != "all" and not set(cfg.drop) <= set(NOTICE_TYPES):
+        raise ValueError(f"drop must be 'all' or a subset of {NOTICE_TYPES}")
+    unknown = set(cfg.rate_limits) - set(ENDPOINTS)
+    if unknown:
+        raise ValueError(f"unknown endpoints in rate_limits: {sorted(unknown)}")
+    if any(v is not None and v < 1 for v in cfg.rate_limits.values()):
+        raise ValueError("a rate limit is a positive QPS, or None for unlimited")
+    for name in ("refund_outcome", "settle_outcome"):
+        if getattr(cfg, name) not in OUTCOMES:
+            raise ValueError(f"{name} must be one of {OUTCOMES}")
+    for name in ("refund_processing_seconds", "settle_processing_seconds"):
+        value = getattr(cfg, name)
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must be >= 0 or None")
+    if any(v < 0 for v in cfg.retry_schedule):
+        raise ValueError("retry intervals must be >= 0")
+    if cfg.delivery_timeout <= 0 or cfg.fault_timeout_seconds < 0:
+        raise ValueError("timeouts must be positive")
+
+
+def _normalise(changes: Mapping[str, Any], current: SimulatorConfig) -> dict[str, Any]:
+    """Turn JSON-friendly switch values into config values; dict switches are merged."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in RUNTIME_SWITCHES:
+            raise ValueError(f"unknown or fixed switch: {key}")
+        if key in ("delays", "rate_limits", "deliver_to"):
+            if not isinstance(value, Mapping):
+                raise ValueError(f"{key} must be an object")
+            value = {**getattr(current, key), **value}
+        elif key == "drop":
+            if value is None:
+                value = frozenset()
+            elif value != "all":
+                if isinstance(value, str):
+                    value = [value]
+                value = frozenset(value)
+        elif key == "retry_schedule":
+            value = tuple(float(v) for v in value)
+        out[key] = value
+    return out
+
+
+class ConfigHolder:
+    """The current config snapshot; replaced atomically on change."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self._lock = threading.Lock()
+        self._config = config
+
+    def get(self) -> SimulatorConfig:
+        with self._lock:
+            return self._config
+
+    def update(self, **changes: Any) -> SimulatorConfig:
+        with self._lock:
+            self._config = dataclasses.replace(self._config, **_normalise(changes, self._config))
+            return self._config
+
+
+def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
+    """The config as JSON, without the SALT and the token."""
+    return {
+        "app_id": cfg.app_id,
+        "thirdparty_id": cfg.thirdparty_id,
+        "speed": cfg.speed,
+        "deliver_to": dict(cfg.deliver_to),
+        "default_notify_url": cfg.default_notify_url,
+        "duplicates": cfg.duplicates,
+        "delays": dict(cfg.delays),
+        "drop": "all" if cfg.drop == "all" else sorted(cfg.drop),
+        "refund_processing_seconds": cfg.refund_processing_seconds,
+        "settle_processing_seconds": cfg.settle_processing_seconds,
+        "rate_limits": dict(cfg.rate_limits),
+        "refund_outcome": cfg.refund_outcome,
+        "settle_outcome": cfg.settle_outcome,
+        "retry_schedule": list(cfg.retry_schedule),
+        "delivery_timeout": cfg.delivery_timeout,
+        "fault_timeout_seconds": cfg.fault_timeout_seconds,
+        "allow_external_delivery": cfg.allow_external_delivery,
+        "seller_uid": cfg.seller_uid,
+    }

@@ -1,0 +1,257 @@
+"""The HTTP layer: ecpay v1 routes and the ``/_sim/`` control routes, loopback only.
+
+``POST /api/apps/ecpay/v1/<endpoint>`` passes through fault injection, then the rate limiter,
+then the ecpay pipeline (api.py). Any other method on an ecpay path is 405, an unknown path 404
+(Go's plain-text "404 page not found", since the platform is a Go service).
+
+Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong state):
+  POST /_sim/orders/{out_order_no}/pay        {"way": 10}
+  POST /_sim/orders/{out_order_no}/cancel
+  POST /_sim/refunds/{out_refund_no}/complete {"status": "SUCCESS"|"FAIL"}
+  POST /_sim/settlements/{out_settle_no}/complete {"status": ...}
+  POST /_sim/clock/advance                    {"seconds": 60}
+  POST /_sim/config                           {switch: value, ...}
+  POST /_sim/faults                           {"endpoint": "query_order", "mode": "http_500", "count": 1}
+  GET  /_sim/state | /_sim/deliveries | /_sim/health
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from .config import ENDPOINTS
+from .platform import ControlError
+
+if TYPE_CHECKING:
+    from .simulator import DouyinSimulator
+
+log = logging.getLogger(__name__)
+
+ECPAY_PREFIX = "/api/apps/ecpay/v1/"
+MAX_BODY = 1 << 20
+
+_BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class SimHTTPServer(ThreadingHTTPServer):
+    """A threading server that can be closed with nothing left running.
+
+    ``block_on_close`` makes ``server_close`` join every request thread; open connections are shut
+    down first so that no thread is left waiting on a slow or idle client.
+    """
+
+    # Non-daemon request threads are the ones socketserver tracks and joins in server_close().
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, port: int, sim: DouyinSimulator) -> None:
+        self.sim = sim
+        self.stopping = threading.Event()
+        self._conn_lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._conns.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        self.stopping.set()  # wakes handlers held by the "timeout" fault
+        with self._conn_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+        super().server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SimHTTPServer
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles in keep-alive
+    timeout = 10  # a client that sends nothing cannot hold a thread for long
+    server_version = "douyin-sim/1.0"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, obj: Any) -> None:
+        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_jsonable).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8")
+
+    def _send_text(self, status: int, text: str) -> None:
+        self._send(status, text.encode("utf-8"), "text/plain; charset=utf-8")
+
+    def _read_body(self) -> bytes | None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._send_text(413, "request body too large\n")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        try:
+            if path.startswith(ECPAY_PREFIX):
+                endpoint = path[len(ECPAY_PREFIX) :]
+                if endpoint not in ENDPOINTS:
+                    self._send_text(404, "404 page not found\n")
+                elif method != "POST":
+                    self._send_text(405, "405 method not allowed\n")
+                else:
+                    self._ecpay(endpoint)
+            elif path.startswith("/_sim/"):
+                self._control(method, path)
+            else:
+                self._send_text(404, "404 page not found\n")
+        except OSError:
+            pass  # the client went away, or stop() shut the connection down
+
+    # ------------------------------------------------------------------ ecpay
+
+    def _ecpay(self, endpoint: str) -> None:
+        raw = self._read_body()
+        if raw is None:
+            return
+        sim = self.server.sim
+        mode = sim.faults.take(endpoint)
+        if mode == "err_1000":
+            self._send_json(200, {"err_no": 1000, "err_tips": "系统错误 internal error, retry"})
+            return
+        if mode == "err_1001":
+            self._send_json(200, {"err_no": 1001, "err_tips": "系统繁忙 busy, retry later"})
+            return
+        if mode == "http_500":
+            self._send_text(500, "Internal Server Error\n")
+            return
+        if mode == "http_503":
+            self._send(503, b"Service Unavailable\n", "text/plain; charset=utf-8", {"Retry-After": "1"})
+            return
+        if mode == "garbage":
+            # Claims JSON but is not: the client must not trust the header.
+            self._send(200, b"\x00<<garbage>> err_no=0 {", "application/json")
+            return
+        if mode == "html":
+            self._send(502, _BAD_GATEWAY_PAGE.encode(), "text/html")
+            return
+        if not sim.limiter.allow(endpoint):
+            # §7.1: exceeding the QPS limit answers err_no 1001.
+            self._send_json(200, {"err_no": 1001, "err_tips": "请求过于频繁 rate limit exceeded, retry"})
+            return
+        if mode == "timeout":
+            self.server.stopping.wait(sim.config.fault_timeout_seconds)
+        answer = sim.api.handle(endpoint, raw, self.headers.get("Content-Type"))
+        if mode == "accept_then_500":
+            self._send_text(500, "Internal Server Error\n")
+            return
+        self._send_json(200, answer)
+
+    # ------------------------------------------------------------------ control
+
+    def _control(self, method: str, path: str) -> None:
+        parts = [unquote(p) for p in path.split("/")[2:]]
+        sim = self.server.sim
+        if method == "GET":
+            if parts == ["state"]:
+                self._send_json(200, sim.state())
+            elif parts == ["deliveries"]:
+                self._send_json(200, [dataclasses.asdict(d) for d in sim.deliveries()])
+            elif parts == ["health"]:
+                self._send_json(200, {"ok": True, "now": sim.clock.now()})
+            else:
+                self._send_json(404, {"error": "no such control route"})
+            return
+        if method != "POST":
+            self._send_json(405, {"error": "control routes take GET or POST"})
+            return
+        raw = self._read_body()
+        if raw is None:
+            return
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+            if not isinstance(args, dict):
+                raise ValueError("the body must be a JSON object")
+            self._send_json(200, self._control_post(parts, args))
+        except ControlError as exc:
+            self._send_json(exc.status, {"error": exc.message})
+        except LookupError:
+            self._send_json(404, {"error": "no such control route"})
+        except (ValueError, TypeError) as exc:
+            self._send_json(400, {"error": str(exc)})
+
+    def _control_post(self, parts: list[str], args: dict[str, Any]) -> Any:
+        sim = self.server.sim
+        match parts:
+            case ["orders", no, "pay"]:
+                return sim.pay(no, way=args.get("way", 10))
+            case ["orders", no, "cancel"]:
+                return sim.cancel(no)
+            case ["refunds", no, "complete"]:
+                return sim.complete_refund(no, args.get("status", "SUCCESS"))
+            case ["settlements", no, "complete"]:
+                return sim.complete_settlement(no, args.get("status", "SUCCESS"))
+            case ["clock", "advance"]:
+                seconds = args.get("seconds")
+                if type(seconds) not in (int, float):
+                    raise ValueError("seconds must be a number")
+                return {"now": sim.advance(seconds)}
+            case ["config"]:
+                return sim.configure(**args)
+            case ["faults"]:
+                sim.inject_fault(str(args.get("endpoint")), str(args.get("mode")), args.get("count", 1))
+                return {"armed": sim.faults.pending()}
+        raise LookupError(parts)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
