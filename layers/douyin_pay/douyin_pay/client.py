@@ -127,31 +127,15 @@ class EcpayClient:
         subject: str,
         body: str,
         valid_time: int,
-        *,
-        cp_extra: str | None = None,
-        notify_url: str | None = None,
-        disable_msg: int | None = None,
-        msg_page: str | None = None,
-        store_uid: str | None = None,
-        limit_pay_way: str | None = None,
-        expand_order_info: Mapping[str, int] | None = None,
+        **optional: Any,
     ) -> CreateOrderResult:
-        """服务端预下单. Returns ``order_id`` + ``order_token`` for ``tt.pay``."""
-        fields = {
-            "out_order_no": v.business_no("out_order_no", out_order_no),
-            "total_amount": v.amount("total_amount", total_amount),
-            "subject": v.text("subject", subject, max_chars=42, max_bytes=128),
-            "body": v.text("body", body, max_chars=42, max_bytes=128),
-            "valid_time": v.integer_range("valid_time", valid_time, v.MIN_VALID_TIME, v.MAX_VALID_TIME),
-            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-            "notify_url": _opt(v.https_url, "notify_url", notify_url),
-            "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
-            "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
-            "store_uid": _opt(v.text, "store_uid", store_uid, max_chars=64, required=False),
-            "limit_pay_way": _opt(v.limit_pay_way, "limit_pay_way", limit_pay_way),
-            "expand_order_info": _opt(v.expand_order_info, "expand_order_info", expand_order_info),
-        }
-        return self._call("create_order", fields, CreateOrderResult.from_response, query=False)
+        """服务端预下单. Returns ``order_id`` + ``order_token`` for ``tt.pay``.
+
+        Optional fields: ``cp_extra``, ``notify_url``, ``disable_msg``, ``msg_page``, ``store_uid``,
+        ``limit_pay_way``, ``expand_order_info`` (see :func:`order_fields`).
+        """
+        fields = order_fields(out_order_no, total_amount, subject, body, valid_time, **optional)
+        return self.submit("create_order", fields)
 
     def query_order(self, out_order_no: str) -> OrderQueryResult:
         """支付结果查询."""
@@ -166,26 +150,14 @@ class EcpayClient:
         out_refund_no: str,
         refund_amount: int,
         reason: str,
-        *,
-        cp_extra: str | None = None,
-        notify_url: str | None = None,
-        disable_msg: int | None = None,
-        msg_page: str | None = None,
-        all_settle: int | None = None,
+        **optional: Any,
     ) -> RefundResult:
-        """发起退款. Acceptance only: the outcome arrives by callback or :meth:`query_refund`."""
-        fields = {
-            "out_order_no": v.business_no("out_order_no", out_order_no),
-            "out_refund_no": v.business_no("out_refund_no", out_refund_no),
-            "reason": v.text("reason", reason, max_chars=100),
-            "refund_amount": v.amount("refund_amount", refund_amount),
-            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-            "notify_url": _opt(v.https_url, "notify_url", notify_url),
-            "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
-            "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
-            "all_settle": _opt(v.flag, "all_settle", all_settle),
-        }
-        return self._call("create_refund", fields, RefundResult.from_response, query=False)
+        """发起退款. Acceptance only: the outcome arrives by callback or :meth:`query_refund`.
+
+        Optional fields: ``cp_extra``, ``notify_url``, ``disable_msg``, ``msg_page``, ``all_settle``.
+        """
+        fields = refund_fields(out_order_no, out_refund_no, refund_amount, reason, **optional)
+        return self.submit("create_refund", fields)
 
     def query_refund(self, out_refund_no: str) -> RefundQueryResult:
         """退款结果查询."""
@@ -199,24 +171,12 @@ class EcpayClient:
         out_settle_no: str,
         out_order_no: str,
         settle_desc: str,
-        *,
-        settle_params: Sequence[SettlePayee | Mapping[str, Any]] | None = None,
-        cp_extra: str | None = None,
-        notify_url: str | None = None,
+        **optional: Any,
     ) -> SettleResult:
-        """发起结算及分账. ``settle_params`` lists third-party payees only (≤4)."""
-        fields = {
-            "out_settle_no": v.business_no("out_settle_no", out_settle_no),
-            "out_order_no": v.business_no("out_order_no", out_order_no),
-            "settle_desc": v.text("settle_desc", settle_desc, max_chars=80),
-            "settle_params": _opt(v.settle_params, "settle_params", settle_params),
-            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-            "notify_url": _opt(v.https_url, "notify_url", notify_url),
-        }
-        if fields["settle_params"] is not None:
-            # Sent as a JSON string (ecpay-spec §3.5); its text is also what is signed.
-            v.text("settle_params", wire_value("settle_params", fields["settle_params"]), max_chars=2048)
-        return self._call("settle", fields, SettleResult.from_response, query=False)
+        """发起结算及分账. Optional: ``settle_params`` (third-party payees only, ≤4), ``cp_extra``,
+        ``notify_url``."""
+        fields = settle_fields(out_settle_no, out_order_no, settle_desc, **optional)
+        return self.submit("settle", fields)
 
     def query_settle(self, out_settle_no: str) -> SettleQueryResult:
         """结算结果查询."""
@@ -277,6 +237,12 @@ class EcpayClient:
         return self._call("query_return", fields, ReturnInfo.from_response, query=True)
 
     # -- transport ------------------------------------------------------------------------------
+
+    def submit(self, endpoint: str, fields: Mapping[str, object]) -> Any:
+        """Send fields already built by :func:`order_fields`, :func:`refund_fields` or
+        :func:`settle_fields` (the bundle validates and records a request before sending it)."""
+        parse, query = _ENDPOINTS[endpoint]
+        return self._call(endpoint, fields, parse, query=query)
 
     def build_body(self, fields: Mapping[str, object]) -> dict[str, object]:
         """The signed JSON body for ``fields`` (unset fields left out), exactly as it is sent."""
@@ -341,6 +307,94 @@ class EcpayClient:
             tips = payload.get("err_tips")
             raise PlatformError(err_no, tips if isinstance(tips, str) else "", http_status=status)
         return payload
+
+
+def order_fields(
+    out_order_no: str,
+    total_amount: int,
+    subject: str,
+    body: str,
+    valid_time: int,
+    *,
+    cp_extra: str | None = None,
+    notify_url: str | None = None,
+    disable_msg: int | None = None,
+    msg_page: str | None = None,
+    store_uid: str | None = None,
+    limit_pay_way: str | None = None,
+    expand_order_info: Mapping[str, int] | None = None,
+) -> dict[str, object]:
+    """Validated create_order fields (unset ones are None and left out of the body)."""
+    return {
+        "out_order_no": v.business_no("out_order_no", out_order_no),
+        "total_amount": v.amount("total_amount", total_amount),
+        "subject": v.text("subject", subject, max_chars=42, max_bytes=128),
+        "body": v.text("body", body, max_chars=42, max_bytes=128),
+        "valid_time": v.integer_range("valid_time", valid_time, v.MIN_VALID_TIME, v.MAX_VALID_TIME),
+        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+        "notify_url": _opt(v.https_url, "notify_url", notify_url),
+        "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
+        "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
+        "store_uid": _opt(v.text, "store_uid", store_uid, max_chars=64, required=False),
+        "limit_pay_way": _opt(v.limit_pay_way, "limit_pay_way", limit_pay_way),
+        "expand_order_info": _opt(v.expand_order_info, "expand_order_info", expand_order_info),
+    }
+
+
+def refund_fields(
+    out_order_no: str,
+    out_refund_no: str,
+    refund_amount: int,
+    reason: str,
+    *,
+    cp_extra: str | None = None,
+    notify_url: str | None = None,
+    disable_msg: int | None = None,
+    msg_page: str | None = None,
+    all_settle: int | None = None,
+) -> dict[str, object]:
+    """Validated create_refund fields."""
+    return {
+        "out_order_no": v.business_no("out_order_no", out_order_no),
+        "out_refund_no": v.business_no("out_refund_no", out_refund_no),
+        "reason": v.text("reason", reason, max_chars=100),
+        "refund_amount": v.amount("refund_amount", refund_amount),
+        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+        "notify_url": _opt(v.https_url, "notify_url", notify_url),
+        "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
+        "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
+        "all_settle": _opt(v.flag, "all_settle", all_settle),
+    }
+
+
+def settle_fields(
+    out_settle_no: str,
+    out_order_no: str,
+    settle_desc: str,
+    *,
+    settle_params: Sequence[SettlePayee | Mapping[str, Any]] | None = None,
+    cp_extra: str | None = None,
+    notify_url: str | None = None,
+) -> dict[str, object]:
+    """Validated settle fields; ``settle_params`` is sent (and signed) as one JSON string."""
+    fields: dict[str, object] = {
+        "out_settle_no": v.business_no("out_settle_no", out_settle_no),
+        "out_order_no": v.business_no("out_order_no", out_order_no),
+        "settle_desc": v.text("settle_desc", settle_desc, max_chars=80),
+        "settle_params": _opt(v.settle_params, "settle_params", settle_params),
+        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+        "notify_url": _opt(v.https_url, "notify_url", notify_url),
+    }
+    if fields["settle_params"] is not None:
+        v.text("settle_params", wire_value("settle_params", fields["settle_params"]), max_chars=2048)
+    return fields
+
+
+_ENDPOINTS: dict[str, tuple[Callable[[Mapping[str, Any]], Any], bool]] = {
+    "create_order": (CreateOrderResult.from_response, False),
+    "create_refund": (RefundResult.from_response, False),
+    "settle": (SettleResult.from_response, False),
+}
 
 
 def _opt[T](check: Callable[..., T], field: str, value: object, **kwargs: Any) -> T | None:
