@@ -1,0 +1,280 @@
+"""DynamoDB persistence: one table, conditional writes only, no read-then-write.
+
+Items (``pk`` / ``sk``):
+
+* ``ORDER#<out_order_no>`` / ``ORDER``, ``REFUND#<out_refund_no>`` / ``REFUND``,
+  ``SETTLE#<out_settle_no>`` / ``SETTLE`` — the objects, each with a ``status``;
+* ``EVENT#<dedupe key>`` / ``EVENT`` — one per distinct callback notice, expiring by TTL.
+
+Objects awaiting reconciliation carry ``due_shard`` / ``due_at`` (the sparse ``reconcile-due``
+index): the time by which the next reconcile step should have run. The sweeper re-enqueues what is
+overdue, so a lost SQS message or a crash never strands an object.
+
+Conflicts come back as :class:`ConditionFailed` / :class:`TransactionFailed` carrying the item as
+it was (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so the caller never needs a second read
+to find out why.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from .states import Kind
+
+PREFIX = {Kind.ORDER: "ORDER", Kind.REFUND: "REFUND", Kind.SETTLEMENT: "SETTLE"}
+KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
+EVENT_PREFIX = "EVENT"
+DUE_INDEX = "reconcile-due"
+DUE_SHARDS = 4  # spreads the sparse index over a few partitions; the sweeper queries each
+DUE_INDEX_ATTRS = ("due_shard", "due_at")
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def object_key(kind: Kind, ref: str) -> dict[str, dict[str, str]]:
+    prefix = PREFIX[kind]
+    return {"pk": {"S": f"{prefix}#{ref}"}, "sk": {"S": prefix}}
+
+
+def event_key(dedupe_key: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"{EVENT_PREFIX}#{dedupe_key}"}, "sk": {"S": EVENT_PREFIX}}
+
+
+def parse_object_key(pk: str) -> tuple[Kind, str] | None:
+    prefix, _, ref = pk.partition("#")
+    kind = KIND_OF_PREFIX.get(prefix)
+    return (kind, ref) if kind and ref else None
+
+
+def due_shard(kind: Kind, ref: str) -> str:
+    return str(zlib.crc32(f"{kind}#{ref}".encode()) % DUE_SHARDS)
+
+
+def to_item(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in attrs.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not item:
+        return None
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    # Every number we store is an integer (fen, epoch seconds, counters).
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not apply; ``item`` is the item as it was (None if absent)."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+@dataclass
+class Reason:
+    code: str  # "None" when that action was fine
+    item: dict[str, Any] | None
+
+
+class TransactionFailed(Exception):
+    """A transaction was cancelled; ``reasons`` has one entry per action, in order."""
+
+    def __init__(self, reasons: list[Reason]) -> None:
+        super().__init__("transaction cancelled: " + ", ".join(r.code for r in reasons))
+        self.reasons = reasons
+
+    @property
+    def conflict(self) -> bool:
+        """Cancelled by a concurrent transaction on the same item: safe to retry."""
+        return any(r.code == "TransactionConflict" for r in self.reasons)
+
+
+@dataclass
+class Expr:
+    """Collects placeholder names and values for one expression set."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def n(self, attr: str) -> str:
+        for placeholder, name in self.names.items():
+            if name == attr:
+                return placeholder
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attr
+        return placeholder
+
+    def v(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = _serializer.serialize(value)
+        return placeholder
+
+    def status_in(self, statuses: Iterable[str]) -> str:
+        return f"{self.n('status')} IN ({', '.join(self.v(s) for s in statuses)})"
+
+    def eq(self, attr: str, value: Any) -> str:
+        return f"{self.n(attr)} = {self.v(value)}"
+
+    def exists(self) -> str:
+        return f"attribute_exists({self.n('pk')})"
+
+    def absent(self) -> str:
+        return f"attribute_not_exists({self.n('pk')})"
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.names:
+            out["ExpressionAttributeNames"] = self.names
+        if self.values:
+            out["ExpressionAttributeValues"] = self.values
+        return out
+
+
+@dataclass
+class Change:
+    """One UpdateItem: SET (with optional if_not_exists), ADD and REMOVE clauses, and a condition."""
+
+    set: Mapping[str, Any] = field(default_factory=dict)
+    set_once: Mapping[str, Any] = field(default_factory=dict)  # if_not_exists: first value wins
+    add: Mapping[str, int] = field(default_factory=dict)
+    append: Mapping[str, list[Any]] = field(default_factory=dict)  # list_append onto a list attribute
+    remove: Sequence[str] = ()
+    condition: list[str] = field(default_factory=list)
+    expr: Expr = field(default_factory=Expr)
+
+    def where(self, *clauses: str) -> Change:
+        self.condition.extend(clauses)
+        return self
+
+    def update_params(self) -> dict[str, Any]:
+        e = self.expr
+        sets = [f"{e.n(k)} = {e.v(v)}" for k, v in self.set.items() if v is not None]
+        sets += [f"{e.n(k)} = if_not_exists({e.n(k)}, {e.v(v)})" for k, v in self.set_once.items() if v is not None]
+        sets += [
+            f"{e.n(k)} = list_append(if_not_exists({e.n(k)}, {e.v([])}), {e.v(v)})" for k, v in self.append.items()
+        ]
+        parts = []
+        if sets:
+            parts.append("SET " + ", ".join(sets))
+        if self.add:
+            parts.append("ADD " + ", ".join(f"{e.n(k)} {e.v(v)}" for k, v in self.add.items()))
+        if self.remove:
+            parts.append("REMOVE " + ", ".join(e.n(k) for k in self.remove))
+        params: dict[str, Any] = {"UpdateExpression": " ".join(parts)}
+        if self.condition:
+            params["ConditionExpression"] = " AND ".join(f"({c})" for c in self.condition)
+        params.update(e.params())
+        return params
+
+
+class Store:
+    """The payments table. Every method is one DynamoDB call."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table = table_name
+        self.client = client
+
+    def get(self, kind: Kind, ref: str) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table, Key=object_key(kind, ref), ConsistentRead=True)
+        return from_item(response.get("Item"))
+
+    def put(self, key: Mapping[str, Any], attrs: Mapping[str, Any], condition: str, expr: Expr) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={**to_item(attrs), **key},
+                ConditionExpression=condition,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **expr.params(),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConditionFailed(from_item(exc.response.get("Item"))) from exc
+
+    def update(self, key: Mapping[str, Any], change: Change) -> dict[str, Any]:
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=dict(key),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **change.update_params(),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConditionFailed(from_item(exc.response.get("Item"))) from exc
+        return from_item(response.get("Attributes")) or {}
+
+    def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Atomically apply actions built with :meth:`put_action` / :meth:`update_action` /
+        :meth:`check_action`."""
+        try:
+            self.client.transact_write_items(TransactItems=list(actions))
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = [
+                Reason(code=r.get("Code", "None"), item=from_item(r.get("Item")))
+                for r in exc.response.get("CancellationReasons", [])
+            ]
+            raise TransactionFailed(reasons) from exc
+
+    def put_action(self, key: Mapping[str, Any], attrs: Mapping[str, Any], condition: str, expr: Expr) -> dict:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {**to_item(attrs), **key},
+                "ConditionExpression": condition,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **expr.params(),
+            }
+        }
+
+    def update_action(self, key: Mapping[str, Any], change: Change) -> dict:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": dict(key),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **change.update_params(),
+            }
+        }
+
+    def check_action(self, key: Mapping[str, Any], condition: str, expr: Expr) -> dict:
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": dict(key),
+                "ConditionExpression": condition,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **expr.params(),
+            }
+        }
+
+    def due(self, shard: str, now: int, limit: int) -> list[tuple[Kind, str]]:
+        """Objects of one shard whose reconciliation is overdue (``due_at`` ≤ now), oldest first."""
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="due_shard = :s AND due_at <= :now",
+            ExpressionAttributeValues={":s": {"S": shard}, ":now": {"N": str(now)}},
+            Limit=limit,
+        )
+        found = []
+        for item in response.get("Items", []):
+            parsed = parse_object_key(item["pk"]["S"])
+            if parsed:
+                found.append(parsed)
+        return found
