@@ -1,0 +1,50 @@
+"""Douyin's callbacks (the public Function URL registered in the console).
+
+Order matters: size limit, then signature verification on the raw body — before any table I/O —
+then one atomic DynamoDB write that records the notice and moves state forward. A duplicate gets
+the success reply and changes nothing; a bad signature or body gets a 4xx and writes nothing.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
+from aws_lambda_powertools.metrics import MetricUnit
+
+from douyin_pay import MalformedCallbackError, SignatureError, parse_callback, runtime
+from douyin_pay.http_io import install_error_handling, json_response, raw_body
+
+MAX_CALLBACK_BYTES = 16 * 1024  # real notices are about 1 KB
+SUCCESS = {"err_no": 0, "err_tips": "success"}
+
+logger = Logger()
+metrics = Metrics()
+app = LambdaFunctionUrlResolver()
+install_error_handling(app, logger, metrics)
+
+
+@app.post("/")
+def receive_notice():
+    body = raw_body(app.current_event.raw_event, limit=MAX_CALLBACK_BYTES)
+    try:
+        notice = parse_callback(body, runtime.callback_tokens())
+    except SignatureError:
+        metrics.add_metric(name="CallbackSignatureRejected", unit=MetricUnit.Count, value=1)
+        logger.warning("callback rejected: signature does not verify")
+        return json_response(401, {"err_no": 401, "err_tips": "signature does not verify"})
+    except MalformedCallbackError as exc:
+        metrics.add_metric(name="CallbackMalformed", unit=MetricUnit.Count, value=1)
+        logger.warning("callback rejected: malformed", extra={"field": exc.field})
+        return json_response(400, {"err_no": 400, "err_tips": "malformed callback"})
+    result = runtime.service("callback").apply_notice(notice)
+    metrics.add_metric(name=f"Notice_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.anomaly:
+        metrics.add_metric(name="NoticeMismatch", unit=MetricUnit.Count, value=1)
+        logger.error("notice does not match the stored object", extra={"ref": result.ref, "outcome": result.outcome})
+    else:
+        logger.info("notice handled", extra={"type": notice.type, "ref": result.ref, "outcome": result.outcome})
+    return json_response(200, SUCCESS)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

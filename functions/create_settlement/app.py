@@ -1,0 +1,35 @@
+"""POST /payments/{out_order_no}/settlements — settle a paid order (发起结算及分账).
+
+Idempotent on out_settle_no; refused unless the order is paid.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from douyin_pay import runtime
+from douyin_pay.http_io import install_error_handling, json_body, json_response
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+install_error_handling(app, logger, metrics)
+
+
+@app.post("/payments/<out_order_no>/settlements")
+def create_settlement(out_order_no: str):
+    answer = runtime.service().create_settlement(out_order_no, json_body(app.current_event.raw_event))
+    metrics.add_metric(
+        name="SettlementCreated" if answer.created else "SettlementReplayed", unit=MetricUnit.Count, value=1
+    )
+    logger.info(
+        "settlement answered", extra={"out_settle_no": answer.view["out_settle_no"], "replay": not answer.created}
+    )
+    return json_response(201 if answer.created else 200, answer.view)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,59 @@
+"""SQS consumer: one reconcile step per record (query the platform, apply, re-enqueue with backoff).
+
+Failures are reported per record (ReportBatchItemFailures). Records left when the deadline nears
+are reported as failures so SQS redelivers them, instead of the whole batch timing out.
+"""
+
+import os
+import time
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from douyin_pay import runtime
+from douyin_pay.reconcile import ReconcileMessage
+
+# Keeps one invocation's platform queries at or under 1000/MIN_INTERVAL_MS per second, so
+# ReconcileMaxConcurrency x this rate stays under the platform's 30 QPS query limit.
+MIN_INTERVAL_MS = int(os.environ.get("RECONCILE_MIN_INTERVAL_MS", "200"))
+DEADLINE_MARGIN_MS = 12_000  # one platform query may take ~11 s (connect + read timeouts)
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class _Pacer:
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def wait(self) -> None:
+        gap = MIN_INTERVAL_MS / 1000 - (time.monotonic() - self.last)
+        if gap > 0:
+            time.sleep(gap)
+        self.last = time.monotonic()
+
+
+def _handler(context, pacer: _Pacer):
+    def handle(record) -> None:
+        if context.get_remaining_time_in_millis() < DEADLINE_MARGIN_MS:
+            raise TimeoutError("too close to the deadline; leaving this record for redelivery")
+        message = ReconcileMessage.parse(record.body)
+        pacer.wait()
+        outcome = runtime.service("reconcile").reconcile(message)
+        metrics.add_metric(name=f"Reconcile_{outcome.split(':')[0]}", unit=MetricUnit.Count, value=1)
+        if outcome in ("exhausted", "mismatch"):
+            logger.error("reconciliation parked", extra={"kind": message.kind, "ref": message.ref, "outcome": outcome})
+        else:
+            logger.info("reconcile step", extra={"kind": message.kind, "ref": message.ref, "outcome": outcome})
+
+    return handle
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return process_partial_response(
+        event=event, record_handler=_handler(context, _Pacer()), processor=processor, context=context
+    )

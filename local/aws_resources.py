@@ -1,0 +1,162 @@
+"""Create the stack's DynamoDB table and SQS queues in an emulator (moto) from ``template.yaml``'s
+own resource properties, so the local stack and the tests cannot drift from what is deployed.
+
+Also builds the Lambda environment the template gives each function, resolving the references
+that matter locally (table name, queue URLs, the secret, the callback URL).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "template.yaml"
+
+
+@cache
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as plain data (CloudFormation short tags become ``{"Ref": ...}`` / ``Fn::*``)."""
+    from cfnlint.decode import decode_str
+
+    template, matches = decode_str(path.read_text(encoding="utf-8"))
+    if matches:
+        raise ValueError(f"template.yaml does not parse: {matches}")
+    return json.loads(json.dumps(template, default=str))
+
+
+def resource(logical_id: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    return (template or load_template())["Resources"][logical_id]
+
+
+@dataclass(frozen=True)
+class Resources:
+    table_name: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    secret_id: str
+
+
+def create_table(dynamodb: Any, name: str) -> None:
+    props = resource("PaymentsTable")["Properties"]
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props["BillingMode"],
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    dynamodb.create_table(**kwargs)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def _queue_attributes(props: dict[str, Any], arns: dict[str, str]) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for key, value in props.items():
+        if key == "RedrivePolicy":
+            target = value["deadLetterTargetArn"]
+            if isinstance(target, dict):  # {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
+                target = arns[target["Fn::GetAtt"][0]]
+            attributes[key] = json.dumps({"deadLetterTargetArn": target, "maxReceiveCount": value["maxReceiveCount"]})
+        elif key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+            attributes[key] = str(value)
+        # SqsManagedSseEnabled and other cloud-only settings have no local meaning.
+    return attributes
+
+
+def create_queues(sqs: Any, prefix: str) -> tuple[str, str, str, str]:
+    """(queue_url, queue_arn, dlq_url, dlq_arn), the DLQ first because the queue's redrive names it."""
+    arns: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for logical_id in ("ReconcileDeadLetterQueue", "ReconcileQueue"):
+        props = resource(logical_id)["Properties"]
+        url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=_queue_attributes(props, arns))[
+            "QueueUrl"
+        ]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        urls[logical_id], arns[logical_id] = url, arn
+    return (
+        urls["ReconcileQueue"],
+        arns["ReconcileQueue"],
+        urls["ReconcileDeadLetterQueue"],
+        arns["ReconcileDeadLetterQueue"],
+    )
+
+
+def create_secret(secretsmanager: Any, name: str, salt: str, tokens: list[str]) -> str:
+    """The payment secret in the shape the template documents: ``{"salt", "tokens"}``."""
+    response = secretsmanager.create_secret(Name=name, SecretString=json.dumps({"salt": salt, "tokens": tokens}))
+    return response["ARN"]
+
+
+def provision(session: Any, *, prefix: str, salt: str, tokens: list[str]) -> Resources:
+    """Create every stateful resource the functions need, in the emulator ``session`` points at."""
+    table = f"{prefix}-PaymentsTable"
+    create_table(session.client("dynamodb"), table)
+    queue_url, queue_arn, dlq_url, dlq_arn = create_queues(session.client("sqs"), prefix)
+    secret = create_secret(session.client("secretsmanager"), f"{prefix}/payment-secret", salt, tokens)
+    return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret)
+
+
+FUNCTIONS = {
+    "CreatePaymentFunction": "create_payment",
+    "CreateRefundFunction": "create_refund",
+    "CreateSettlementFunction": "create_settlement",
+    "QueryFunction": "query",
+    "CallbackFunction": "callback",
+    "ReconcileFunction": "reconcile",
+    "SweeperFunction": "sweeper",
+}
+
+
+def function_environment(
+    logical_id: str,
+    resources: Resources,
+    *,
+    app_id: str,
+    callback_url: str,
+    base_url: str,
+    thirdparty_id: str = "",
+    log_level: str = "INFO",
+) -> dict[str, str]:
+    """The environment the template gives ``logical_id``, with references resolved locally.
+
+    Every variable the template names must resolve, so a variable added to the template without
+    local support fails loudly here instead of silently missing in the local stack.
+    """
+    template = load_template()
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    own = resource(logical_id, template)["Properties"].get("Environment", {}).get("Variables", {})
+    variables.update(own)
+    refs = {
+        "PaymentsTable": resources.table_name,
+        "AppId": app_id,
+        "ThirdpartyId": thirdparty_id,
+        "PlatformEnvironment": "sandbox",
+        "ReconcileQueue": resources.queue_url,
+        "ReconcileDeadLetterQueue": resources.dlq_url,
+        "LogLevel": log_level,
+    }
+    env: dict[str, str] = {}
+    for name, value in variables.items():
+        if isinstance(value, str):
+            env[name] = value
+        elif "Ref" in value:
+            env[name] = refs[value["Ref"]]
+        elif "Fn::If" in value:  # the secret: created or existing
+            env[name] = resources.secret_id
+        elif "Fn::GetAtt" in value and value["Fn::GetAtt"][0] == "CallbackFunctionUrl":
+            env[name] = callback_url
+        else:
+            raise ValueError(f"{logical_id}: no local value for {name} = {value}")
+    # Local only: the platform is the simulator on loopback.
+    env["DOUYIN_BASE_URL"] = base_url
+    return env
