@@ -1,0 +1,307 @@
+"""Drives the real handlers in-process: moto for AWS (table and queues created from template.yaml),
+the Douyin simulator on loopback for the platform, events built like API Gateway / Function URLs /
+SQS deliver them, and a botocore hook that counts every AWS call per operation."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from douyin_pay import callback_sign, runtime
+from local.aws_resources import FUNCTIONS, Resources, function_environment
+from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
+
+REPO = Path(__file__).resolve().parents[2]
+APP_ID = "tt0123456789abcdef"
+SALT = "bundle-test-salt"
+TOKEN = "bundle-test-token"
+OLD_TOKEN = "bundle-previous-token"
+CALLBACK_URL = "https://callback.localhost/"
+
+_MODULE_OF = {v: k for k, v in FUNCTIONS.items()}
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import functions/<name>/app.py under a unique module name (every handler is called app.py)."""
+    module_name = f"fn_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, REPO / "functions" / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class AwsCalls:
+    """Counts API calls made through the handlers' boto3 clients (botocore before-call hook)."""
+
+    calls: list[str] = field(default_factory=list)
+    params: list[tuple[str, dict]] = field(default_factory=list)
+
+    def hook(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def params_hook(self, model: Any, params: dict, **_: Any) -> None:
+        self.params.append((model.name, dict(params)))
+
+    def sent(self) -> list[dict]:
+        """Bodies of SendMessage calls: queue URL, message body and delay."""
+        return [p for name, p in self.params if name == "SendMessage"]
+
+    def count(self) -> Counter:
+        return Counter(self.calls)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.params.clear()
+
+
+@dataclass
+class Clock:
+    """The service's clock in tests: real time until a test moves it forward."""
+
+    offset: float = 0.0
+
+    def __call__(self) -> float:
+        import time
+
+        return time.time() + self.offset
+
+
+@dataclass
+class Bundle:
+    resources: Resources
+    sim: Any
+    calls: AwsCalls
+    session: Any
+    clock: Clock = field(default_factory=Clock)
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward for the bundle and the platform together."""
+        self.clock.offset += seconds
+        self.sim.advance(seconds)
+
+    # -- invoking ------------------------------------------------------------------------------
+
+    def invoke(self, name: str, event: dict) -> Any:
+        module = load_handler(name)
+        return module.lambda_handler(event, lambda_context(_MODULE_OF[name], timeout_ms=20_000))
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        body: Any = None,
+        query: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, dict]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False).encode())
+        event = http_api_v2_event(
+            method,
+            path,
+            route_key=route,
+            query=query,
+            body=data,
+            iam_caller=iam_caller(),
+            headers={"content-type": "application/json"} if data is not None else None,
+        )
+        name = {
+            "POST /payments": "create_payment",
+            "POST /payments/{out_order_no}/refunds": "create_refund",
+            "POST /payments/{out_order_no}/settlements": "create_settlement",
+        }.get(route, "query")
+        response = self.invoke(name, event)
+        return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}
+
+    def create_payment(self, body: dict) -> tuple[int, dict]:
+        return self.api("POST", "/payments", route="POST /payments", body=body)
+
+    def refund(self, out_order_no: str, body: dict) -> tuple[int, dict]:
+        return self.api(
+            "POST", f"/payments/{out_order_no}/refunds", route="POST /payments/{out_order_no}/refunds", body=body
+        )
+
+    def settle(self, out_order_no: str, body: dict) -> tuple[int, dict]:
+        return self.api(
+            "POST",
+            f"/payments/{out_order_no}/settlements",
+            route="POST /payments/{out_order_no}/settlements",
+            body=body,
+        )
+
+    def get(self, what: str, ref: str, *, refresh: bool = False) -> tuple[int, dict]:
+        route = {
+            "payments": "GET /payments/{out_order_no}",
+            "refunds": "GET /refunds/{out_refund_no}",
+            "settlements": "GET /settlements/{out_settle_no}",
+        }[what]
+        return self.api("GET", f"/{what}/{ref}", route=route, query="refresh=true" if refresh else None)
+
+    def callback(self, body: bytes, *, base64: bool = False) -> tuple[int, dict]:
+        event = function_url_event(
+            "POST", "/", headers={"content-type": "application/json"}, body=body, force_base64=base64
+        )
+        response = self.invoke("callback", event)
+        return response["statusCode"], json.loads(response["body"])
+
+    def reconcile(self, messages: list[str]) -> dict:
+        return self.invoke("reconcile", sqs_event([{"body": m} for m in messages]))
+
+    def sweep(self) -> dict:
+        return self.invoke("sweeper", schedule_event())
+
+    def put_secret(self, *, salt: str = SALT, tokens: tuple[str, ...] = (TOKEN, OLD_TOKEN)) -> None:
+        """Change the payment secret and drop the 5-minute cache, as a rotation eventually does."""
+        from aws_lambda_powertools.utilities import parameters
+
+        self.session.client("secretsmanager").put_secret_value(
+            SecretId=self.resources.secret_id, SecretString=json.dumps({"salt": salt, "tokens": list(tokens)})
+        )
+        parameters.clear_caches()
+
+    # -- inspecting ----------------------------------------------------------------------------
+
+    def item(self, pk: str, sk: str) -> dict | None:
+        from douyin_pay.store import from_item
+
+        got = self.session.client("dynamodb").get_item(
+            TableName=self.resources.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        )
+        return from_item(got.get("Item"))
+
+    def table_items(self) -> list[dict]:
+        from douyin_pay.store import from_item
+
+        items = self.session.client("dynamodb").scan(TableName=self.resources.table_name)["Items"]
+        return [from_item(i) for i in items]
+
+    def queued(self, url: str | None = None, wait: int = 0) -> list[dict]:
+        """Receive (and delete) every message currently visible on the queue (delays ignored by
+        reading ApproximateNumberOfMessagesDelayed separately when needed)."""
+        sqs = self.session.client("sqs")
+        out = []
+        while True:
+            got = sqs.receive_message(
+                QueueUrl=url or self.resources.queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+            )
+            messages = got.get("Messages", [])
+            if not messages:
+                return out
+            for m in messages:
+                out.append(m)
+                sqs.delete_message(QueueUrl=url or self.resources.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def queue_depth(self, url: str | None = None) -> int:
+        attrs = self.session.client("sqs").get_queue_attributes(
+            QueueUrl=url or self.resources.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesDelayed"])
+
+
+def notice_body(
+    type_: str, msg: dict, *, token: str = TOKEN, timestamp: str = "1764072000", nonce: str = "4821"
+) -> bytes:
+    text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {
+            "msg": text,
+            "msg_signature": callback_sign(token, timestamp, nonce, text),
+            "nonce": nonce,
+            "timestamp": timestamp,
+            "type": type_,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def payment_msg(out_order_no: str, amount: int, *, app_id: str = APP_ID, order_id: str = "N1") -> dict:
+    return {
+        "appid": app_id,
+        "cp_orderno": out_order_no,
+        "cp_extra": "",
+        "way": "10",
+        "channel_no": "ch1",
+        "channel_gateway_no": "",
+        "payment_order_no": "P1",
+        "out_channel_order_no": "",
+        "total_amount": amount,
+        "status": "SUCCESS",
+        "seller_uid": "S1",
+        "extra": "",
+        "item_id": "",
+        "paid_at": 1764072000,
+        "message": "",
+        "order_id": order_id,
+    }
+
+
+def refund_msg(out_refund_no: str, amount: int, status: str = "SUCCESS") -> dict:
+    return {
+        "appid": APP_ID,
+        "cp_refundno": out_refund_no,
+        "cp_extra": "",
+        "status": status,
+        "refund_amount": amount,
+        "is_all_settled": False,
+        "refunded_at": 1764072100,
+        "message": "",
+        "order_id": "N1",
+        "refund_no": "R1",
+    }
+
+
+def settle_msg(out_settle_no: str, out_order_no: str, status: str = "SUCCESS") -> dict:
+    return {
+        "app_id": APP_ID,
+        "cp_settle_no": out_settle_no,
+        "cp_extra": "",
+        "status": status,
+        "rake": 60,
+        "commission": 0,
+        "settle_detail": "",
+        "settled_at": 1764072200,
+        "message": "",
+        "order_id": "N1",
+        "channel_settle_id": "",
+        "settle_amount": 9940,
+        "settle_no": "S1",
+        "out_order_no": out_order_no,
+        "is_auto_settle": False,
+    }
+
+
+def environment(resources: Resources, base_url: str) -> dict[str, str]:
+    """The union of every function's template environment (handlers share one process here)."""
+    env: dict[str, str] = {}
+    for logical_id in FUNCTIONS:
+        env.update(
+            function_environment(logical_id, resources, app_id=APP_ID, callback_url=CALLBACK_URL, base_url=base_url)
+        )
+    return env
+
+
+def fresh_service(bundle: Bundle, purpose: str = "callback") -> Any:
+    """A service with its own boto3 clients: what another execution environment would have."""
+    from douyin_pay.reconcile import ReconcileQueue
+    from douyin_pay.service import PaymentService
+    from douyin_pay.settings import Settings
+    from douyin_pay.store import Store
+
+    settings = Settings.from_env()
+    store = Store(settings.table_name, bundle.session.client("dynamodb"))
+    queue = ReconcileQueue(bundle.session.client("sqs"), settings.queue_url, settings.dlq_url)
+    return PaymentService(settings, store, client=lambda: runtime.platform_client(purpose), queue=queue)

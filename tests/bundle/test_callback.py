@@ -1,0 +1,242 @@
+"""The callback Function URL: verification first, one atomic write, monotonic, idempotent."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from douyin_pay import parse_callback
+from tests.bundle.harness import (
+    OLD_TOKEN,
+    TOKEN,
+    fresh_service,
+    notice_body,
+    payment_msg,
+    refund_msg,
+    settle_msg,
+)
+from tests.bundle.test_api import ORDER, TestRefunds, TestSettlements, paid_order
+
+SUCCESS = {"err_no": 0, "err_tips": "success"}
+
+
+def events(bundle) -> list[dict]:
+    return [i for i in bundle.table_items() if i["pk"].startswith("EVENT#")]
+
+
+class TestPaymentNotice:
+    def test_moves_created_to_paid_with_one_dynamodb_call(self, bundle):
+        bundle.create_payment(ORDER)
+        bundle.calls.reset()
+        status, reply = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        assert (status, reply) == (200, SUCCESS)
+        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        order = bundle.item("ORDER#order-1", "ORDER")
+        assert order["status"] == "PAID"
+        assert order["way"] == 10
+        assert "due_at" not in order  # terminal: out of the sweeper's index
+        [event] = events(bundle)
+        assert (event["outcome"], event["ref"], event["type"]) == ("applied", "order-1", "payment")
+        assert event["expires_at"] > event["received_at"]
+
+    def test_duplicate_is_acknowledged_with_one_call_and_changes_nothing(self, bundle):
+        bundle.create_payment(ORDER)
+        body = notice_body("payment", payment_msg("order-1", 12800))
+        bundle.callback(body)
+        before = bundle.table_items()
+        bundle.calls.reset()
+        status, reply = bundle.callback(body)
+        assert (status, reply) == (200, SUCCESS)
+        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.table_items() == before
+
+    def test_redelivery_with_new_timestamp_and_nonce_is_a_duplicate(self, bundle):
+        bundle.create_payment(ORDER)
+        bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="100", nonce="1"))
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="200", nonce="2"))
+        assert status == 200
+        assert len(events(bundle)) == 1
+
+    def test_concurrent_duplicates_make_exactly_one_transition(self, bundle):
+        # Lambda runs one invocation per execution environment at a time, so concurrency means
+        # several environments racing on the table: each thread runs the handler's logic with
+        # its own service (own boto3 client), against one shared table.
+        bundle.create_payment(ORDER)
+        body = notice_body("payment", payment_msg("order-1", 12800))
+        outcomes: list[str] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def environment() -> None:
+            try:
+                service = fresh_service(bundle)
+                notice = parse_callback(body, [TOKEN])
+                barrier.wait()
+                outcomes.append(service.apply_notice(notice).outcome)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=environment) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
+        assert [e["outcome"] for e in events(bundle)] == ["applied"]
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+    def test_base64_body_from_the_function_url(self, bundle):
+        bundle.create_payment(ORDER)
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)), base64=True)
+        assert status == 200
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+    def test_token_rotation(self, bundle):
+        bundle.create_payment(ORDER)
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), token=OLD_TOKEN))
+        assert status == 200
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+    def test_amount_mismatch_is_recorded_surfaced_and_not_applied(self, bundle):
+        bundle.create_payment(ORDER)
+        status, reply = bundle.callback(notice_body("payment", payment_msg("order-1", 1)))
+        assert (status, reply) == (200, SUCCESS)  # acknowledged: retries would not change it
+        _, order = bundle.get("payments", "order-1")
+        assert order["status"] == "CREATED"
+        [anomaly] = order["anomalies"]
+        assert (anomaly["outcome"], anomaly["fields"]) == ("mismatch", ["total_amount"])
+        assert [e["outcome"] for e in events(bundle)] == ["mismatch"]
+
+    def test_app_id_mismatch_is_recorded_and_not_applied(self, bundle):
+        bundle.create_payment(ORDER)
+        bundle.calls.reset()
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800, app_id="tt9999999999")))
+        assert status == 200
+        _, order = bundle.get("payments", "order-1")
+        assert order["status"] == "CREATED"
+        assert order["anomalies"][0]["fields"] == ["app_id"]
+
+    def test_unknown_order_is_recorded_and_acknowledged(self, bundle):
+        status, _ = bundle.callback(notice_body("payment", payment_msg("never-created", 100)))
+        assert status == 200
+        [event] = events(bundle)
+        assert event["outcome"] == "unknown_object"
+        assert bundle.item("ORDER#never-created", "ORDER") is None
+
+    def test_late_payment_after_expiry_is_a_conflict_never_a_success(self, bundle):
+        bundle.create_payment(ORDER)
+        from douyin_pay import runtime
+        from douyin_pay.states import Kind
+        from douyin_pay.transitions import Observation
+
+        service = runtime.service()
+        service._apply_observation(Observation(Kind.ORDER, "order-1", "EXPIRED"), bundle.item("ORDER#order-1", "ORDER"))
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        assert status == 200
+        _, order = bundle.get("payments", "order-1")
+        assert order["status"] == "EXPIRED"
+        assert order["anomalies"][0]["outcome"] == "conflict"
+
+
+class TestRejected:
+    def test_bad_signature_is_401_and_writes_nothing(self, bundle):
+        bundle.create_payment(ORDER)
+        before = bundle.table_items()
+        bundle.calls.reset()
+        status, reply = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), token="forged"))
+        assert status == 401
+        assert reply["err_no"] != 0
+        assert bundle.calls.count() == {}  # verified before any table I/O
+        assert bundle.table_items() == before
+
+    @pytest.mark.parametrize("body", [b"not json", b"{}", b'{"msg": "x"}', b"[]"])
+    def test_malformed_body_is_400_and_writes_nothing(self, bundle, body):
+        bundle.calls.reset()
+        status, _ = bundle.callback(body)
+        assert status == 400
+        assert bundle.calls.count() == {}
+        assert bundle.table_items() == []
+
+    def test_oversized_body_is_413(self, bundle):
+        status, _ = bundle.callback(b'{"msg": "' + b"x" * 20_000 + b'"}')
+        assert status == 413
+        assert bundle.table_items() == []
+
+    def test_no_token_configured_is_a_500_never_a_pass(self, bundle):
+        bundle.create_payment(ORDER)
+        bundle.put_secret(tokens=())
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        assert status == 500
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "CREATED"
+
+
+class TestRefundAndSettleNotices:
+    def test_refund_success(self, bundle):
+        paid_order(bundle)
+        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.calls.reset()
+        status, _ = bundle.callback(notice_body("refund", refund_msg("refund-1", 3000)))
+        assert status == 200
+        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.get("refunds", "refund-1")[1]["status"] == "SUCCEEDED"
+        assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 9800
+
+    def test_refund_failure_releases_the_amount_once(self, bundle):
+        paid_order(bundle)
+        bundle.refund("order-1", TestRefunds.REFUND)
+        body = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"))
+        assert bundle.callback(body)[0] == 200
+        assert bundle.callback(body)[0] == 200
+        other = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"), timestamp="5", nonce="9")
+        assert bundle.callback(other)[0] == 200
+        assert bundle.get("refunds", "refund-1")[1]["status"] == "FAILED"
+        assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 12800
+
+    def test_refund_amount_mismatch(self, bundle):
+        paid_order(bundle)
+        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.callback(notice_body("refund", refund_msg("refund-1", 9999)))
+        _, refund = bundle.get("refunds", "refund-1")
+        assert refund["status"] == "PROCESSING"
+        assert refund["anomalies"][0]["fields"] == ["refund_amount"]
+
+    def test_out_of_order_refund_notices_never_move_back(self, bundle):
+        paid_order(bundle)
+        bundle.refund("order-1", TestRefunds.REFUND)
+        assert bundle.callback(notice_body("refund", refund_msg("refund-1", 3000, status="SUCCESS")))[0] == 200
+        late = notice_body("refund", refund_msg("refund-1", 3000, status="PROCESSING"))
+        assert bundle.callback(late)[0] == 200
+        assert bundle.get("refunds", "refund-1")[1]["status"] == "SUCCEEDED"
+
+    def test_settle_notice(self, bundle):
+        paid_order(bundle)
+        bundle.settle("order-1", TestSettlements.SETTLE)
+        bundle.calls.reset()
+        status, _ = bundle.callback(notice_body("settle", settle_msg("settle-1", "order-1")))
+        assert status == 200
+        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        _, settlement = bundle.get("settlements", "settle-1")
+        assert (settlement["status"], settlement["settle_amount"], settlement["rake"]) == ("SUCCEEDED", 9940, 60)
+
+    def test_settle_notice_for_another_order_is_a_mismatch(self, bundle):
+        paid_order(bundle)
+        bundle.settle("order-1", TestSettlements.SETTLE)
+        bundle.callback(notice_body("settle", settle_msg("settle-1", "order-other")))
+        _, settlement = bundle.get("settlements", "settle-1")
+        assert settlement["status"] == "PROCESSING"
+        assert settlement["anomalies"][0]["fields"] == ["out_order_no"]
+
+    def test_unknown_type_is_recorded_and_acknowledged(self, bundle):
+        bundle.calls.reset()
+        status, reply = bundle.callback(notice_body("withdraw", {"status": "SUCCESS", "order_id": "W1"}))
+        assert (status, reply) == (200, SUCCESS)
+        [event] = events(bundle)
+        assert (event["type"], event["outcome"]) == ("withdraw", "recorded")
+        assert bundle.calls.count() == {"PutItem": 1}
+
+    def test_settle_finish_is_recorded(self, bundle):
+        msg = {"ma_app_id": "tt0123456789abcdef", "out_order_id": "order-1", "auto_settle_list": []}
+        assert bundle.callback(notice_body("settle_finish", msg))[0] == 200
+        assert events(bundle)[0]["outcome"] == "recorded"
