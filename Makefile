@@ -9,12 +9,16 @@ PY := $(VENV)/bin/python
 PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.13)
 PIP_FLAGS := --quiet --disable-pip-version-check
 STAMP := $(VENV)/.installed
+# The SAM CLI pins an older boto3 than the tests use, so it gets a venv of its own.
+SAM_VENV ?= .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: help test lint unit clean
+.PHONY: help test lint unit sam-check clean
 
 help:
 	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff and the whole pytest suite"
 	@echo "make lint   - ruff only"
+	@echo "make sam-check - sam validate --lint and sam build (arm64 layer) in a scratch build dir"
 	@echo "make clean  - remove .venv and caches"
 
 # The layer is installed editable, the way a user of the SDK would install it.
@@ -31,7 +35,16 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest
 
-test: lint unit
+$(SAM_STAMP): requirements-sam.txt constraints-sam.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt -c constraints-sam.txt
+	touch $@
+
+sam-check: $(SAM_STAMP)
+	PATH="$(dir $(PYTHON313)):$$PATH" SAM=$(SAM_VENV)/bin/sam .ci/sam-check
+
+test: lint unit sam-check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .ruff_cache .hypothesis
