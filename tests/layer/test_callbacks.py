@@ -26,8 +26,9 @@ TOKEN = "test-callback-token"
 OLD_TOKEN = "previous-callback-token"
 
 
-def envelope(msg: str, *, type_: str = "payment", token: str = TOKEN, timestamp: str = "1722769986",
-             nonce: str = "5280") -> dict:
+def envelope(
+    msg: str, *, type_: str = "payment", token: str = TOKEN, timestamp: str = "1722769986", nonce: str = "5280"
+) -> dict:
     return {
         "msg": msg,
         "msg_signature": callback_sign(token, timestamp, nonce, msg),
@@ -42,10 +43,23 @@ def body_of(env: dict) -> bytes:
 
 
 PAYMENT_MSG = json.dumps(
-    {"appid": "tt0001", "cp_orderno": "order-1", "cp_extra": "x", "way": "10", "channel_no": "c1",
-     "total_amount": 12800, "status": "SUCCESS", "seller_uid": "s1", "extra": "", "item_id": "",
-     "paid_at": 1722769986, "message": "", "order_id": "N1"},
-    ensure_ascii=False, separators=(",", ":"),
+    {
+        "appid": "tt0001",
+        "cp_orderno": "order-1",
+        "cp_extra": "x",
+        "way": "10",
+        "channel_no": "c1",
+        "total_amount": 12800,
+        "status": "SUCCESS",
+        "seller_uid": "s1",
+        "extra": "",
+        "item_id": "",
+        "paid_at": 1722769986,
+        "message": "",
+        "order_id": "N1",
+    },
+    ensure_ascii=False,
+    separators=(",", ":"),
 )
 
 
@@ -67,11 +81,17 @@ class TestVectors:
         with pytest.raises(SignatureError):
             parse_callback(vector["body"], vector["token"] + "x")
 
-    @pytest.mark.parametrize("vector", [v for v in load_vectors("callback") if v["msg"].startswith("{")],
-                             ids=lambda v: v["source"])
+    @pytest.mark.parametrize(
+        "vector", [v for v in load_vectors("callback") if v["msg"].startswith("{")], ids=lambda v: v["source"]
+    )
     def test_callback_vectors_through_a_whole_body(self, vector):
-        body = {"msg": vector["msg"], "msg_signature": vector["signature"], "nonce": vector["nonce"],
-                "timestamp": vector["timestamp"], "type": "payment"}
+        body = {
+            "msg": vector["msg"],
+            "msg_signature": vector["signature"],
+            "nonce": vector["nonce"],
+            "timestamp": vector["timestamp"],
+            "type": "payment",
+        }
         notice = parse_callback(json.dumps(body), vector["token"])
         assert notice.msg == vector["msg"]
 
@@ -205,8 +225,16 @@ class TestMalformed:
 
     @pytest.mark.parametrize(
         ("key", "value"),
-        [("total_amount", 1.5), ("total_amount", "12.00"), ("total_amount", -1), ("total_amount", True),
-         ("cp_orderno", None), ("appid", None), ("total_amount", None), ("cp_orderno", {"a": 1})],
+        [
+            ("total_amount", 1.5),
+            ("total_amount", "12.00"),
+            ("total_amount", -1),
+            ("total_amount", True),
+            ("cp_orderno", None),
+            ("appid", None),
+            ("total_amount", None),
+            ("cp_orderno", {"a": 1}),
+        ],
     )
     def test_bad_payment_fields(self, key, value):
         data = json.loads(PAYMENT_MSG)
@@ -244,9 +272,20 @@ class TestNoticeTypes:
         assert parse_callback(body_of(envelope(json.dumps(data))), TOKEN).total_amount == 10_000_000_000
 
     def test_refund(self):
-        msg = json.dumps({"appid": "tt0001", "cp_refundno": "r-1", "cp_extra": "", "status": "SUCCESS",
-                          "refund_amount": 500, "is_all_settled": False, "refunded_at": 1700000000,
-                          "message": "", "order_id": "N1", "refund_no": "R1"})
+        msg = json.dumps(
+            {
+                "appid": "tt0001",
+                "cp_refundno": "r-1",
+                "cp_extra": "",
+                "status": "SUCCESS",
+                "refund_amount": 500,
+                "is_all_settled": False,
+                "refunded_at": 1700000000,
+                "message": "",
+                "order_id": "N1",
+                "refund_no": "R1",
+            }
+        )
         notice = parse_callback(body_of(envelope(msg, type_="refund")), TOKEN)
         assert isinstance(notice, RefundNotice)
         assert (notice.out_refund_no, notice.refund_amount, notice.status) == ("r-1", 500, "SUCCESS")
@@ -255,11 +294,25 @@ class TestNoticeTypes:
         assert notice.refunded_at == 1700000000
 
     def test_settle_uses_app_id_not_appid(self):
-        msg = json.dumps({"app_id": "tt0001", "cp_settle_no": "s-1", "cp_extra": "", "status": "SUCCESS",
-                          "rake": 6, "commission": 0, "settle_detail": "商户号1-分成金额(分)100",
-                          "settled_at": 1700000001, "message": "", "order_id": "N1", "channel_settle_id": "c",
-                          "settle_amount": 994, "settle_no": "S1", "out_order_no": "order-1",
-                          "is_auto_settle": 0})
+        msg = json.dumps(
+            {
+                "app_id": "tt0001",
+                "cp_settle_no": "s-1",
+                "cp_extra": "",
+                "status": "SUCCESS",
+                "rake": 6,
+                "commission": 0,
+                "settle_detail": "商户号1-分成金额(分)100",
+                "settled_at": 1700000001,
+                "message": "",
+                "order_id": "N1",
+                "channel_settle_id": "c",
+                "settle_amount": 994,
+                "settle_no": "S1",
+                "out_order_no": "order-1",
+                "is_auto_settle": 0,
+            }
+        )
         notice = parse_callback(body_of(envelope(msg, type_="settle")), TOKEN)
         assert isinstance(notice, SettleNotice)
         assert (notice.app_id, notice.out_settle_no, notice.settle_amount, notice.rake) == ("tt0001", "s-1", 994, 6)
@@ -267,10 +320,25 @@ class TestNoticeTypes:
         assert notice.out_order_no == "order-1"
 
     def test_settle_finish(self):
-        msg = json.dumps({"ma_app_id": "tt0001", "out_order_id": "order-1", "auto_settle_list": [
-            {"created_at": "2024-01-01 00:00:00", "settle_plat_no": "p", "settle_no": "S9",
-             "settle_info": [{"merchant_uid": "m1", "amount": 100}], "settle_status": "SUCCESS",
-             "service_charge": 1, "cps": 0, "settled_at": 1700000002, "settle_way": "auto"}]})
+        msg = json.dumps(
+            {
+                "ma_app_id": "tt0001",
+                "out_order_id": "order-1",
+                "auto_settle_list": [
+                    {
+                        "created_at": "2024-01-01 00:00:00",
+                        "settle_plat_no": "p",
+                        "settle_no": "S9",
+                        "settle_info": [{"merchant_uid": "m1", "amount": 100}],
+                        "settle_status": "SUCCESS",
+                        "service_charge": 1,
+                        "cps": 0,
+                        "settled_at": 1700000002,
+                        "settle_way": "auto",
+                    }
+                ],
+            }
+        )
         notice = parse_callback(body_of(envelope(msg, type_="settle_finish")), TOKEN)
         assert isinstance(notice, SettleFinishNotice)
         assert notice.out_order_no == "order-1"

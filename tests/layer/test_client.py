@@ -59,19 +59,35 @@ class TestCreateOrder:
     def test_exact_body_signature_and_result(self, stub):
         stub.queue(Answer.json({"err_no": 0, "err_tips": "", "data": {"order_id": "N1", "order_token": "tok=="}}))
         result = make_client(stub).create_order(
-            "order-1", 12800, "测试商品", "测试商品 详情", 900, cp_extra="extra", notify_url="https://cb.example/x",
-            disable_msg=0, msg_page="pages/index",
+            "order-1",
+            12800,
+            "测试商品",
+            "测试商品 详情",
+            900,
+            cp_extra="extra",
+            notify_url="https://cb.example/x",
+            disable_msg=0,
+            msg_page="pages/index",
         )
         assert result == CreateOrderResult(order_id="N1", order_token="tok==")
         [sent] = stub.requests
         assert sent.path == "/api/apps/ecpay/v1/create_order"
         # The hand-built string of ecpay-spec §5.2 for exactly these values:
-        expected_sign = md5("0&12800&900&extra&https://cb.example/x&order-1&pages/index&unit-test-salt"
-                            "&测试商品&测试商品 详情")
+        expected_sign = md5(
+            "0&12800&900&extra&https://cb.example/x&order-1&pages/index&unit-test-salt&测试商品&测试商品 详情"
+        )
         assert sent.json() == {
-            "app_id": APP_ID, "out_order_no": "order-1", "total_amount": 12800, "subject": "测试商品",
-            "body": "测试商品 详情", "valid_time": 900, "cp_extra": "extra", "notify_url": "https://cb.example/x",
-            "disable_msg": 0, "msg_page": "pages/index", "sign": expected_sign,
+            "app_id": APP_ID,
+            "out_order_no": "order-1",
+            "total_amount": 12800,
+            "subject": "测试商品",
+            "body": "测试商品 详情",
+            "valid_time": 900,
+            "cp_extra": "extra",
+            "notify_url": "https://cb.example/x",
+            "disable_msg": 0,
+            "msg_page": "pages/index",
+            "sign": expected_sign,
         }
         # Non-ASCII goes as UTF-8, compact, so the platform reads the same text that was signed.
         assert "测试商品".encode() in sent.body
@@ -85,8 +101,9 @@ class TestCreateOrder:
 
     def test_expand_order_info_is_sent_as_the_json_string_it_is_signed_as(self, stub):
         stub.queue(Answer.json({"err_no": 0, "data": {"order_id": "N1", "order_token": "t"}}))
-        make_client(stub).create_order("o1", 100, "s", "b", 900,
-                                       expand_order_info={"original_delivery_fee": 15, "actual_delivery_fee": 10})
+        make_client(stub).create_order(
+            "o1", 100, "s", "b", 900, expand_order_info={"original_delivery_fee": 15, "actual_delivery_fee": 10}
+        )
         body = assert_signed(stub.requests[0])
         assert body["expand_order_info"] == '{"original_delivery_fee":15,"actual_delivery_fee":10}'
 
@@ -105,17 +122,34 @@ class TestCreateOrder:
 
 class TestQueries:
     def test_query_order_top_level_fields_and_numeric_way(self, stub):
-        stub.queue(Answer.json({
-            "err_no": 0, "err_tips": "", "out_order_no": "o1", "order_id": "N1",
-            "payment_info": {"total_fee": 68800, "order_status": "SUCCESS", "pay_time": "2021-07-01 01:43:15",
-                             "way": 2, "channel_no": "ch", "channel_gateway_no": "gw", "seller_uid": "s",
-                             "item_id": "i"},
-            "cps_info": {"share_amount": "299", "douyin_id": "d", "nickname": "n"},
-        }))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "err_tips": "",
+                    "out_order_no": "o1",
+                    "order_id": "N1",
+                    "payment_info": {
+                        "total_fee": 68800,
+                        "order_status": "SUCCESS",
+                        "pay_time": "2021-07-01 01:43:15",
+                        "way": 2,
+                        "channel_no": "ch",
+                        "channel_gateway_no": "gw",
+                        "seller_uid": "s",
+                        "item_id": "i",
+                    },
+                    "cps_info": {"share_amount": "299", "douyin_id": "d", "nickname": "n"},
+                }
+            )
+        )
         result = make_client(stub).query_order("o1")
         assert stub.requests[0].path.endswith("/query_order")
-        assert assert_signed(stub.requests[0]) == {"app_id": APP_ID, "out_order_no": "o1",
-                                                   "sign": md5("o1&unit-test-salt")}
+        assert assert_signed(stub.requests[0]) == {
+            "app_id": APP_ID,
+            "out_order_no": "o1",
+            "sign": md5("o1&unit-test-salt"),
+        }
         assert result.order_id == "N1"
         assert result.payment.total_fee == 68800
         assert result.payment.order_status == "SUCCESS"
@@ -123,42 +157,99 @@ class TestQueries:
         assert result.cps_info.share_amount == 299
 
     def test_unpaid_order_way_zero_is_none(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "out_order_no": "o1", "order_id": "N1", "payment_info": {
-            "total_fee": 1, "order_status": "PROCESSING", "pay_time": "", "way": 0}}))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "out_order_no": "o1",
+                    "order_id": "N1",
+                    "payment_info": {"total_fee": 1, "order_status": "PROCESSING", "pay_time": "", "way": 0},
+                }
+            )
+        )
         result = make_client(stub).query_order("o1")
         assert result.payment.way is None
         assert result.cps_info is None
 
     def test_query_refund_camel_case_refund_info(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "refundInfo": {
-            "refund_no": "R1", "refund_amount": 500, "refund_status": "SUCCESS", "refunded_at": 1700000000,
-            "is_all_settled": True, "cp_extra": "", "msg": ""}}))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "refundInfo": {
+                        "refund_no": "R1",
+                        "refund_amount": 500,
+                        "refund_status": "SUCCESS",
+                        "refunded_at": 1700000000,
+                        "is_all_settled": True,
+                        "cp_extra": "",
+                        "msg": "",
+                    },
+                }
+            )
+        )
         result = make_client(stub).query_refund("r1")
         assert assert_signed(stub.requests[0])["out_refund_no"] == "r1"
         assert (result.refund_no, result.refund_amount, result.refund_status) == ("R1", 500, "SUCCESS")
         assert result.is_all_settled is True
 
     def test_query_settle_nested_settle_info(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "settle_info": {
-            "settle_no": "S1", "settle_amount": 994, "settle_status": "SUCCESS", "rake": 6, "commission": 0,
-            "settle_detail": "d", "settled_at": 1700000000, "cp_extra": "", "msg": ""}}))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "settle_info": {
+                        "settle_no": "S1",
+                        "settle_amount": 994,
+                        "settle_status": "SUCCESS",
+                        "rake": 6,
+                        "commission": 0,
+                        "settle_detail": "d",
+                        "settled_at": 1700000000,
+                        "cp_extra": "",
+                        "msg": "",
+                    },
+                }
+            )
+        )
         result = make_client(stub).query_settle("s1")
         assert stub.requests[0].path.endswith("/query_settle")
         assert (result.settle_no, result.settle_amount, result.rake, result.settle_status) == ("S1", 994, 6, "SUCCESS")
 
     def test_unsettle_amount(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "data": {"out_order_no": "o1", "unsettle_amount": 700,
-                                                      "detail": {"payment_rake": 6}}}))
+        stub.queue(
+            Answer.json(
+                {"err_no": 0, "data": {"out_order_no": "o1", "unsettle_amount": 700, "detail": {"payment_rake": 6}}}
+            )
+        )
         result = make_client(stub).unsettle_amount("o1")
         assert stub.requests[0].path.endswith("/unsettle_amount")
         assert result.unsettle_amount == 700
         assert result.detail["payment_rake"] == 6
 
     def test_query_platform_order(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "platform_order": {"settle_info_list": [
-            {"settle_no": "S1", "out_settle_no": "s1", "settle_param_list": [{"merchant_uid": "m", "amount": 5}],
-             "settle_way": 1, "settle_status": "SUCCESS", "cps": 0, "service_charge": 1,
-             "created_at": "2024-01-01 00:00:00", "settled_at": "2024-01-02 00:00:00"}]}}))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "platform_order": {
+                        "settle_info_list": [
+                            {
+                                "settle_no": "S1",
+                                "out_settle_no": "s1",
+                                "settle_param_list": [{"merchant_uid": "m", "amount": 5}],
+                                "settle_way": 1,
+                                "settle_status": "SUCCESS",
+                                "cps": 0,
+                                "service_charge": 1,
+                                "created_at": "2024-01-01 00:00:00",
+                                "settled_at": "2024-01-02 00:00:00",
+                            }
+                        ]
+                    },
+                }
+            )
+        )
         result = make_client(stub).query_platform_order("o1")
         body = assert_signed(stub.requests[0])
         assert body["query_type"] == 1
@@ -167,8 +258,15 @@ class TestQueries:
         assert settlement.settle_way == "1"
 
     def test_query_return_by_either_number(self, stub):
-        info = {"return_no": "RT1", "out_return_no": "rt1", "settle_no": "S1", "merchant_uid": "m1",
-                "return_amount": 10, "return_status": "SUCCESS", "finish_time": 1700000000}
+        info = {
+            "return_no": "RT1",
+            "out_return_no": "rt1",
+            "settle_no": "S1",
+            "merchant_uid": "m1",
+            "return_amount": 10,
+            "return_status": "SUCCESS",
+            "finish_time": 1700000000,
+        }
         stub.default = Answer.json({"err_no": 0, "return_info": info})
         client = make_client(stub)
         assert client.query_return(out_return_no="rt1").return_amount == 10
@@ -186,9 +284,15 @@ class TestMutations:
         assert result.refund_no == "R1"
         sent = stub.requests[0]
         assert sent.path.endswith("/create_refund")
-        assert sent.json() == {"app_id": APP_ID, "out_order_no": "o1", "out_refund_no": "r1", "reason": "不想要了",
-                               "refund_amount": 500, "all_settle": 0,
-                               "sign": md5("0&500&o1&r1&unit-test-salt&不想要了")}
+        assert sent.json() == {
+            "app_id": APP_ID,
+            "out_order_no": "o1",
+            "out_refund_no": "r1",
+            "reason": "不想要了",
+            "refund_amount": 500,
+            "all_settle": 0,
+            "sign": md5("0&500&o1&r1&unit-test-salt&不想要了"),
+        }
 
     def test_settle_with_payees_sends_a_json_string(self, stub):
         stub.queue(Answer.json({"err_no": 0, "settle_no": "S1"}))
@@ -205,8 +309,14 @@ class TestMutations:
         assert "settle_params" not in stub.requests[0].json()
 
     def test_create_return(self, stub):
-        stub.queue(Answer.json({"err_no": 0, "return_info": {"out_return_no": "rt1", "return_no": "RT1",
-                                                             "return_status": "PROCESSING"}}))
+        stub.queue(
+            Answer.json(
+                {
+                    "err_no": 0,
+                    "return_info": {"out_return_no": "rt1", "return_no": "RT1", "return_status": "PROCESSING"},
+                }
+            )
+        )
         result = make_client(stub).create_return("rt1", "m1", 10, "退分账", out_settle_no="s1")
         body = assert_signed(stub.requests[0])
         assert stub.requests[0].path.endswith("/create_return")
@@ -258,14 +368,18 @@ class TestErrors:
         assert len(stub.requests) == 3
 
     def test_query_succeeds_after_a_rate_limit(self, stub):
-        stub.queue(Answer.json({"err_no": 1001, "err_tips": "busy"}),
-                   Answer.json({"err_no": 0, "refundInfo": {"refund_amount": 1, "refund_status": "PROCESSING"}}))
+        stub.queue(
+            Answer.json({"err_no": 1001, "err_tips": "busy"}),
+            Answer.json({"err_no": 0, "refundInfo": {"refund_amount": 1, "refund_status": "PROCESSING"}}),
+        )
         assert make_client(stub).query_refund("r1").refund_status == "PROCESSING"
         assert len(stub.requests) == 2
 
     def test_mutation_retry_resends_identical_bytes(self, stub):
-        stub.queue(Answer.json({"err_no": 1000, "err_tips": "internal"}),
-                   Answer.json({"err_no": 0, "data": {"order_id": "N1", "order_token": "t"}}))
+        stub.queue(
+            Answer.json({"err_no": 1000, "err_tips": "internal"}),
+            Answer.json({"err_no": 0, "data": {"order_id": "N1", "order_token": "t"}}),
+        )
         make_client(stub).create_order("o1", 1, "s", "b", 300)
         first, second = stub.requests
         assert first.body == second.body
@@ -279,8 +393,13 @@ class TestErrors:
     def test_backoff_sleeps_between_attempts(self, stub):
         stub.default = Answer.json({"err_no": 1001})
         sleeps: list[float] = []
-        client = EcpayClient(APP_ID, SALT, base_url=stub.base_url, sleep=sleeps.append,
-                             retry=RetryPolicy(query_attempts=3, backoff_base=0.1, backoff_cap=0.15))
+        client = EcpayClient(
+            APP_ID,
+            SALT,
+            base_url=stub.base_url,
+            sleep=sleeps.append,
+            retry=RetryPolicy(query_attempts=3, backoff_base=0.1, backoff_cap=0.15),
+        )
         with pytest.raises(PlatformError):
             client.query_order("o1")
         assert len(sleeps) == 2
@@ -359,8 +478,9 @@ class TestTransportSettings:
         assert SANDBOX_BASE_URL == "https://open-sandbox.douyin.com"
         assert EcpayClient(APP_ID, SALT, base_url=SANDBOX_BASE_URL + "/").base_url == SANDBOX_BASE_URL
 
-    @pytest.mark.parametrize("url", ["http://developer.toutiao.com", "ftp://x", "developer.toutiao.com",
-                                     "http://10.0.0.1:8080"])
+    @pytest.mark.parametrize(
+        "url", ["http://developer.toutiao.com", "ftp://x", "developer.toutiao.com", "http://10.0.0.1:8080"]
+    )
     def test_plain_http_only_on_loopback(self, url):
         with pytest.raises(ConfigurationError):
             EcpayClient(APP_ID, SALT, base_url=url)
@@ -381,14 +501,33 @@ class TestValidationBeforeSending:
     @pytest.mark.parametrize(
         ("field", "value"),
         [
-            ("total_amount", 0), ("total_amount", 10_000_000_001), ("total_amount", 1.0), ("total_amount", "100"),
-            ("total_amount", True), ("valid_time", 299), ("valid_time", 172_801), ("out_order_no", ""),
-            ("out_order_no", "x" * 65), ("out_order_no", "has space"), ("out_order_no", "订单1"),
-            ("subject", "中" * 43), ("subject", "a" * 129), ("subject", ""), ("subject", " padded"),
-            ("subject", '"quoted"'), ("subject", "null"), ("body", "🍔" * 33),
-            ("notify_url", "http://cb.example/x"), ("notify_url", "https://"), ("notify_url", "https://a/" + "x" * 250),
-            ("cp_extra", "x" * 2049), ("disable_msg", 2), ("disable_msg", True), ("limit_pay_way", "LIMIT_CASH"),
-            ("expand_order_info", {"tip": 1}), ("expand_order_info", {"actual_delivery_fee": -1}),
+            ("total_amount", 0),
+            ("total_amount", 10_000_000_001),
+            ("total_amount", 1.0),
+            ("total_amount", "100"),
+            ("total_amount", True),
+            ("valid_time", 299),
+            ("valid_time", 172_801),
+            ("out_order_no", ""),
+            ("out_order_no", "x" * 65),
+            ("out_order_no", "has space"),
+            ("out_order_no", "订单1"),
+            ("subject", "中" * 43),
+            ("subject", "a" * 129),
+            ("subject", ""),
+            ("subject", " padded"),
+            ("subject", '"quoted"'),
+            ("subject", "null"),
+            ("body", "🍔" * 33),
+            ("notify_url", "http://cb.example/x"),
+            ("notify_url", "https://"),
+            ("notify_url", "https://a/" + "x" * 250),
+            ("cp_extra", "x" * 2049),
+            ("disable_msg", 2),
+            ("disable_msg", True),
+            ("limit_pay_way", "LIMIT_CASH"),
+            ("expand_order_info", {"tip": 1}),
+            ("expand_order_info", {"actual_delivery_fee": -1}),
         ],
     )
     def test_create_order_fields(self, stub, field, value):
@@ -431,8 +570,10 @@ class TestValidationBeforeSending:
             ([SettlePayee("m" * 33, 1)], "settle_params[0].merchant_uid"),
             ([SettlePayee("m1", 0)], "settle_params[0].amount"),
             ([SettlePayee("m1", 1.5)], "settle_params[0].amount"),
-            ([{"merchant_uid": "m1", "amount": 1}, {"merchant_uid": "m1", "amount": 2}],
-             "settle_params[1].merchant_uid"),
+            (
+                [{"merchant_uid": "m1", "amount": 1}, {"merchant_uid": "m1", "amount": 2}],
+                "settle_params[1].merchant_uid",
+            ),
             ("[]", "settle_params"),
         ],
     )

@@ -9,10 +9,23 @@ import sys
 import douyin_pay
 
 PROMISED = [
-    "request_sign", "callback_sign", "parse_callback", "DouyinPayError", "SignatureError",
-    "MalformedCallbackError", "ConfigurationError", "ValidationError", "PlatformError",
-    "PaymentNotice", "RefundNotice", "SettleNotice", "SettleFinishNotice", "GenericNotice",
-    "EcpayClient", "PRODUCTION_BASE_URL", "SANDBOX_BASE_URL",
+    "request_sign",
+    "callback_sign",
+    "parse_callback",
+    "DouyinPayError",
+    "SignatureError",
+    "MalformedCallbackError",
+    "ConfigurationError",
+    "ValidationError",
+    "PlatformError",
+    "PaymentNotice",
+    "RefundNotice",
+    "SettleNotice",
+    "SettleFinishNotice",
+    "GenericNotice",
+    "EcpayClient",
+    "PRODUCTION_BASE_URL",
+    "SANDBOX_BASE_URL",
 ]
 
 
@@ -28,8 +41,18 @@ def test_every_exported_name_resolves():
 
 
 def test_client_methods_cover_every_endpoint():
-    endpoints = ["create_order", "query_order", "create_refund", "query_refund", "settle", "query_settle",
-                 "create_return", "query_return", "unsettle_amount", "query_platform_order"]
+    endpoints = [
+        "create_order",
+        "query_order",
+        "create_refund",
+        "query_refund",
+        "settle",
+        "query_settle",
+        "create_return",
+        "query_return",
+        "unsettle_amount",
+        "query_platform_order",
+    ]
     for name in endpoints:
         assert callable(getattr(douyin_pay.EcpayClient, name)), name
 

@@ -76,19 +76,37 @@ class TestRendering:
         assert request_sign({"total_amount": amount}, "SALT") == md5(f"{amount}&SALT")
 
     def test_spec_e4_large_amount(self):
-        params = {"app_id": "tt123", "out_order_no": "A1", "total_amount": 1000000, "subject": "s",
-                  "body": "b", "valid_time": 900}
+        params = {
+            "app_id": "tt123",
+            "out_order_no": "A1",
+            "total_amount": 1000000,
+            "subject": "s",
+            "body": "b",
+            "valid_time": 900,
+        }
         assert request_sign(params, "SALT") == "d1f117e877258ec14891ef5e1c771597"
 
     def test_spec_e4_expand_order_info_object_is_signed_as_its_json_text(self):
-        params = {"app_id": "tt123", "out_order_no": "A2", "total_amount": 100, "subject": "s", "body": "b",
-                  "valid_time": 900, "expand_order_info": {"original_delivery_fee": 15, "actual_delivery_fee": 10}}
+        params = {
+            "app_id": "tt123",
+            "out_order_no": "A2",
+            "total_amount": 100,
+            "subject": "s",
+            "body": "b",
+            "valid_time": 900,
+            "expand_order_info": {"original_delivery_fee": 15, "actual_delivery_fee": 10},
+        }
         # The same as sending the JSON string (spec E4, last-but-one row).
         assert request_sign(params, "SALT") == "b7a12f5c4028369b697a7897d7c3ef00"
 
     def test_spec_e4_settle_params_string(self):
-        params = {"app_id": "tt123", "out_settle_no": "S1", "out_order_no": "A1", "settle_desc": "分账",
-                  "settle_params": '[{"merchant_uid":"696458350318359362","amount":60}]'}
+        params = {
+            "app_id": "tt123",
+            "out_settle_no": "S1",
+            "out_order_no": "A1",
+            "settle_desc": "分账",
+            "settle_params": '[{"merchant_uid":"696458350318359362","amount":60}]',
+        }
         assert request_sign(params, "SALT") == "1a7b7c2570c8817c8a273b6d74cc3065"
 
     def test_nested_values_are_compact_json_with_cjk_kept_and_key_order_given(self):

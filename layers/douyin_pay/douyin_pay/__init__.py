@@ -63,8 +63,16 @@ if TYPE_CHECKING:
 # The client pulls in `requests` (~80 ms of cold start); a callback handler only verifies and
 # parses, so the client names are loaded on first use (PEP 562).
 _CLIENT_NAMES = frozenset(
-    {"API_PREFIX", "DEFAULT_TIMEOUT", "NO_RETRY", "PRODUCTION_BASE_URL", "SANDBOX_BASE_URL",
-     "EcpayClient", "RetryPolicy", "SettlePayee"}
+    {
+        "API_PREFIX",
+        "DEFAULT_TIMEOUT",
+        "NO_RETRY",
+        "PRODUCTION_BASE_URL",
+        "SANDBOX_BASE_URL",
+        "EcpayClient",
+        "RetryPolicy",
+        "SettlePayee",
+    }
 )
 
 
@@ -74,6 +82,7 @@ def __getattr__(name: str) -> object:
 
         return getattr(client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "API_PREFIX",

@@ -70,8 +70,9 @@ def text(
     if len(value) > 1 and value[0] == value[-1] == '"':
         raise ValidationError(field, "must not be wrapped in double quotes", code="invalid_text")
     if value == "null":
-        raise ValidationError(field, 'must not be the text "null" (the platform skips it when signing)',
-                              code="invalid_text")
+        raise ValidationError(
+            field, 'must not be the text "null" (the platform skips it when signing)', code="invalid_text"
+        )
     if max_chars is not None and len(value) > max_chars:
         raise ValidationError(field, f"must be at most {max_chars} characters", code="too_long")
     if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
@@ -100,8 +101,9 @@ def limit_pay_way(field: str, value: object) -> str:
     ways = text(field, value, max_chars=64)
     unknown = [w for w in ways.split(",") if w not in LIMIT_PAY_WAYS]
     if unknown:
-        raise ValidationError(field, f"unknown channel(s) {unknown}; use {sorted(LIMIT_PAY_WAYS)}",
-                              code="invalid_limit_pay_way")
+        raise ValidationError(
+            field, f"unknown channel(s) {unknown}; use {sorted(LIMIT_PAY_WAYS)}", code="invalid_limit_pay_way"
+        )
     return ways
 
 
@@ -126,8 +128,9 @@ def settle_params(field: str, payees: object) -> list[dict[str, object]]:
         uid = getattr(payee, "merchant_uid", None) if not isinstance(payee, Mapping) else payee.get("merchant_uid")
         fen = getattr(payee, "amount", None) if not isinstance(payee, Mapping) else payee.get("amount")
         if not isinstance(uid, str) or not _MERCHANT_UID.fullmatch(uid):
-            raise ValidationError(f"{where}.merchant_uid", "must be 1-32 letters or digits",
-                                  code="invalid_merchant_uid")
+            raise ValidationError(
+                f"{where}.merchant_uid", "must be 1-32 letters or digits", code="invalid_merchant_uid"
+            )
         if uid in seen:
             raise ValidationError(f"{where}.merchant_uid", "appears twice", code="duplicate_payee")
         seen.add(uid)
@@ -145,6 +148,5 @@ def exactly_one(fields: Sequence[tuple[str, object]]) -> tuple[str, object]:
     """Of alternative fields (e.g. ``settle_no`` / ``out_settle_no``), exactly one must be given."""
     given = [(name, value) for name, value in fields if value is not None]
     if len(given) != 1:
-        raise ValidationError(" / ".join(name for name, _ in fields), "exactly one must be given",
-                              code="missing_field")
+        raise ValidationError(" / ".join(name for name, _ in fields), "exactly one must be given", code="missing_field")
     return given[0]
