@@ -112,8 +112,20 @@ class EcpayClient:
         self.timeout = (float(connect), float(read))
         self.retry = retry
         self._salt = salt
+        self._owns_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep
+
+    def close(self) -> None:
+        """Close the HTTP connection pool (only if this client created its session)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> EcpayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:  # never show the SALT
         return f"EcpayClient(app_id={self.app_id!r}, base_url={self.base_url!r})"

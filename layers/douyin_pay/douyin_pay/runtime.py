@@ -33,12 +33,18 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.cache
-def aws_client(service_name: str) -> Any:
-    import boto3
-    from botocore.config import Config
+_aws: dict[str, Any] = {}
 
-    return boto3.client(service_name, config=Config(**_BOTO_CONFIG))
+
+def aws_client(service_name: str) -> Any:
+    """One boto3 client per service per execution environment (boto3 clients are thread-safe)."""
+    client = _aws.get(service_name)
+    if client is None:
+        import boto3
+        from botocore.config import Config
+
+        client = _aws[service_name] = boto3.client(service_name, config=Config(**_BOTO_CONFIG))
+    return client
 
 
 def secrets() -> Secrets:
@@ -84,7 +90,9 @@ def platform_client(purpose: str = "api") -> Any:
             timeout=(DEFAULT_TIMEOUT[0], 8.0),
             retry=retry,
         )
-        _clients.clear()  # an old SALT's client is never needed again
+        for old in _clients.values():  # an old SALT's client is never needed again
+            old.close()
+        _clients.clear()
         _clients[key] = client
     return client
 
@@ -102,13 +110,22 @@ def service(purpose: str = "api") -> PaymentService:
 
 
 def reset() -> None:
-    """Forget every cached object (tests switch environments between cases)."""
-    for cached in (settings, aws_client, store, queue, service):
+    """Forget every cached object and close its connections (tests and the local stack switch
+    environments; a pooled keep-alive connection would otherwise outlive the emulator it points at)."""
+    for client in _aws.values():
+        client.close()
+    _aws.clear()
+    for cached in (settings, store, queue, service):
         cached.cache_clear()
+    for platform in _clients.values():
+        platform.close()
     _clients.clear()
     try:
-        from aws_lambda_powertools.utilities import parameters
-
-        parameters.clear_caches()
+        from aws_lambda_powertools.utilities.parameters import base
     except ImportError:  # pragma: no cover - Powertools is in the layer
-        pass
+        return
+    for provider in list(base.DEFAULT_PROVIDERS.values()):
+        client = getattr(provider, "client", None)
+        if client is not None:
+            client.close()
+    base.clear_caches()
