@@ -13,10 +13,12 @@ STAMP := $(VENV)/.installed
 SAM_VENV ?= .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: help test lint unit sam-check clean
+.PHONY: help demo dev test lint unit sam-check clean
 
 help:
-	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff and the whole pytest suite"
+	@echo "make demo   - set up .venv, start the local stack, run a whole payment lifecycle, stop everything"
+	@echo "make dev    - set up .venv and keep the local stack running (prints URLs and curl examples)"
+	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff, pytest, sam validate --lint, sam build"
 	@echo "make lint   - ruff only"
 	@echo "make sam-check - sam validate --lint and sam build (arm64 layer) in a scratch build dir"
 	@echo "make clean  - remove .venv and caches"
@@ -28,6 +30,12 @@ $(STAMP): requirements-dev.txt constraints.txt layers/douyin_pay/requirements.tx
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e layers/douyin_pay
 	touch $@
+
+demo: $(STAMP)
+	$(PY) -m local.demo
+
+dev: $(STAMP)
+	$(PY) -m local.stack
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

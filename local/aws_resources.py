@@ -99,10 +99,15 @@ def create_secret(secretsmanager: Any, name: str, salt: str, tokens: list[str]) 
 
 def provision(session: Any, *, prefix: str, salt: str, tokens: list[str]) -> Resources:
     """Create every stateful resource the functions need, in the emulator ``session`` points at."""
-    table = f"{prefix}-PaymentsTable"
-    create_table(session.client("dynamodb"), table)
-    queue_url, queue_arn, dlq_url, dlq_arn = create_queues(session.client("sqs"), prefix)
-    secret = create_secret(session.client("secretsmanager"), f"{prefix}/payment-secret", salt, tokens)
+    clients = {name: session.client(name) for name in ("dynamodb", "sqs", "secretsmanager")}
+    try:
+        table = f"{prefix}-PaymentsTable"
+        create_table(clients["dynamodb"], table)
+        queue_url, queue_arn, dlq_url, dlq_arn = create_queues(clients["sqs"], prefix)
+        secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens)
+    finally:
+        for client in clients.values():
+            client.close()  # no pooled connection may outlive the emulator
     return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret)
 
 

@@ -4,18 +4,16 @@ SQS deliver them, and a botocore hook that counts every AWS call per operation."
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from douyin_pay import callback_sign, runtime
 from local.aws_resources import FUNCTIONS, Resources, function_environment
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
+from local.functions import load_handler
 
 REPO = Path(__file__).resolve().parents[2]
 APP_ID = "tt0123456789abcdef"
@@ -25,18 +23,6 @@ OLD_TOKEN = "bundle-previous-token"
 CALLBACK_URL = "https://callback.localhost/"
 
 _MODULE_OF = {v: k for k, v in FUNCTIONS.items()}
-
-
-def load_handler(name: str) -> ModuleType:
-    """Import functions/<name>/app.py under a unique module name (every handler is called app.py)."""
-    module_name = f"fn_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, REPO / "functions" / name / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass

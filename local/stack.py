@@ -1,0 +1,321 @@
+"""The embedded local stack: the whole bundle on one machine, no AWS account, no Docker.
+
+* AWS: moto's server on loopback; the table, queues and secret created from ``template.yaml``;
+* the platform: the Douyin simulator, pushing signed callbacks to the local Function URL;
+* the front doors: an API gateway (HTTP API payload 2.0) and the callback Function URL;
+* the event sources: an SQS poller feeding the reconcile function in batches (honouring
+  ReportBatchItemFailures, the visibility timeout and the redrive to the DLQ), and the sweeper on
+  its schedule.
+
+Time is compressed: the simulator's clock runs ``speed`` times faster than real time, the bundle
+reads the same clock, and SQS delays and visibility timeouts are divided by ``speed`` at the local
+boundary (a botocore hook on the bundle's SQS client), so a 60 s reconcile backoff takes 2 s at 30×.
+
+Run ``python -m local.stack`` (``make dev``) to keep it running and print URLs and curl examples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aws_resources import FUNCTIONS, Resources, function_environment, load_template, provision, resource
+from .douyin_sim import DouyinSimulator, SimulatorConfig
+from .events import schedule_event, sqs_event
+from .functions import Functions
+from .gateway import LOOPBACK, HttpFront, api_gateway, function_url
+from .moto_atomic import make_dynamodb_atomic
+
+REGION = "us-east-1"
+# The https notify_url the platform is given (it insists on https); the simulator delivers it to
+# the local Function URL on loopback.
+CALLBACK_URL = "https://callback.localhost/"
+
+
+@dataclass
+class StackConfig:
+    app_id: str = "tt0123456789abcdef"
+    speed: float = 30.0
+    sweep_every: float = 300.0  # simulated seconds, as the template's rate(5 minutes)
+    poll_wait: float = 0.2  # real seconds between empty receives
+    simulator: dict[str, Any] = field(default_factory=dict)  # extra SimulatorConfig switches
+    log_level: str = "WARNING"
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        # Fresh secrets per run: they only ever exist inside this process and the simulator.
+        self._salt = secrets.token_hex(16)
+        self._token = secrets.token_hex(16)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._saved_env: dict[str, str | None] = {}
+        self.functions = Functions()
+        self.errors: list[BaseException] = []  # failures of the stack's own threads
+        self.invocation_errors: list[BaseException] = []  # functions that raised (Lambda would retry)
+        self.moto: Any = None
+        self.sim: DouyinSimulator | None = None
+        self.api: HttpFront | None = None
+        self.callback: HttpFront | None = None
+        self.resources: Resources | None = None
+        self.session: Any = None
+        self._clients: dict[str, Any] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        make_dynamodb_atomic()
+        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self._set_env(
+            {
+                "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+            }
+        )
+        import boto3
+
+        self.session = boto3.Session(region_name=REGION)
+        self.resources = provision(
+            self.session, prefix=f"local-{secrets.token_hex(3)}", salt=self._salt, tokens=[self._token]
+        )
+
+        self.callback = function_url(self.functions).start()
+        self.api = api_gateway(self.functions).start()
+        sim_config = SimulatorConfig(
+            self.config.app_id,
+            self._salt,
+            self._token,
+            speed=self.config.speed,
+            deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
+            **self.config.simulator,
+        )
+        self.sim = DouyinSimulator(sim_config).start()
+
+        env: dict[str, str | None] = {}
+        for logical_id in FUNCTIONS:
+            env.update(
+                function_environment(
+                    logical_id,
+                    self.resources,
+                    app_id=self.config.app_id,
+                    callback_url=CALLBACK_URL,
+                    base_url=self.sim.base_url,
+                    log_level=self.config.log_level,
+                )
+            )
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would drown the demo's timeline
+        self._set_env(env)
+        self._wire_runtime()
+        self._spawn(self._poll_reconcile_queue, "sqs-poller")
+        self._spawn(self._sweep_on_schedule, "sweeper-schedule")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for front in (self.api, self.callback):
+            if front:
+                front.stop()
+        if self.sim:
+            self.sim.stop()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        if self.moto:
+            self.moto.stop()
+            self.moto._server.server_close()  # ThreadedMotoServer.stop() leaves the socket bound
+        from douyin_pay import runtime
+
+        runtime.reset()
+        runtime.now = time.time
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _wire_runtime(self) -> None:
+        from douyin_pay import runtime
+
+        runtime.reset()
+        assert self.sim is not None
+        runtime.now = self.sim.clock.now  # the bundle and the platform share simulated time
+        speed = self.config.speed
+
+        def compress_delays(params: dict[str, Any], **_: Any) -> None:
+            if "DelaySeconds" in params:
+                params["DelaySeconds"] = math.ceil(params["DelaySeconds"] / speed)
+            for entry in params.get("Entries", []):
+                if "DelaySeconds" in entry:
+                    entry["DelaySeconds"] = math.ceil(entry["DelaySeconds"] / speed)
+
+        runtime.aws_client("sqs").meta.events.register("before-parameter-build.sqs", compress_delays)
+
+    def _spawn(self, target: Any, name: str) -> None:
+        def guarded() -> None:
+            try:
+                target()
+            except BaseException as exc:  # noqa: BLE001 - surfaced through self.errors
+                self.errors.append(exc)
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- event sources --------------------------------------------------------------------------
+
+    def _poll_reconcile_queue(self) -> None:
+        """Lambda's SQS event source mapping, locally: receive a batch, invoke, delete what
+        succeeded; failed records reappear after the visibility timeout and, after
+        maxReceiveCount receives, SQS itself moves them to the DLQ (moto implements redrive)."""
+        assert self.resources is not None
+        sqs = self._clients["sqs-poller"] = self.session.client("sqs")  # its own connection pool
+        queue = resource("ReconcileQueue")["Properties"]
+        visibility = max(1, math.ceil(int(queue["VisibilityTimeout"]) / self.config.speed))
+        events = (load_template()["Resources"]["ReconcileFunction"]["Properties"]["Events"]).values()
+        batch_size = next(e["Properties"].get("BatchSize", 10) for e in events if e["Type"] == "SQS")
+        while not self._stop.is_set():
+            got = sqs.receive_message(
+                QueueUrl=self.resources.queue_url,
+                MaxNumberOfMessages=batch_size,
+                VisibilityTimeout=visibility,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = got.get("Messages", [])
+            if not messages:
+                self._stop.wait(self.config.poll_wait)
+                continue
+            try:
+                answer = self.functions.invoke(
+                    "ReconcileFunction", sqs_event(messages, queue_arn=self.resources.queue_arn)
+                )
+                failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+            except Exception as exc:  # noqa: BLE001 - an invocation error returns the whole batch, as in Lambda
+                self.invocation_errors.append(exc)
+                failed = {m["MessageId"] for m in messages}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=self.resources.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+
+    def _sweep_on_schedule(self) -> None:
+        period = self.config.sweep_every / self.config.speed
+        while not self._stop.wait(period):
+            try:
+                self.functions.invoke("SweeperFunction", schedule_event())
+            except Exception as exc:  # noqa: BLE001 - the next schedule runs it again, as EventBridge would
+                self.invocation_errors.append(exc)
+
+    # -- conveniences for the demo, dev mode and tests ------------------------------------------
+
+    def sign_notice(self, type_: str, msg: dict[str, Any], *, token: str | None = None) -> bytes:
+        """A callback body signed as the platform signs it (``token`` to forge one)."""
+        import json
+
+        from douyin_pay import callback_sign
+
+        text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
+        timestamp, nonce = str(int(self.sim.clock.now())), str(secrets.randbelow(9000) + 1000)
+        signature = callback_sign(token or self._token, timestamp, nonce, text)
+        return json.dumps(
+            {"msg": text, "msg_signature": signature, "nonce": nonce, "timestamp": timestamp, "type": type_},
+            ensure_ascii=False,
+        ).encode()
+
+    def _client(self, name: str) -> Any:
+        if name not in self._clients:
+            self._clients[name] = self.session.client(name)
+        return self._clients[name]
+
+    def items(self) -> list[dict[str, Any]]:
+        from douyin_pay.store import from_item
+
+        scan = self._client("dynamodb").scan(TableName=self.resources.table_name, ConsistentRead=True)
+        return [from_item(i) for i in scan["Items"]]
+
+
+def _curl_examples(stack: LocalStack) -> str:
+    api, sim = stack.api.url, stack.sim.base_url
+    return f"""
+Local stack is up (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans up).
+
+  API (HTTP API, SigV4 not checked locally)  {api}
+  Callback Function URL                      {stack.callback.url}   (the simulator's https notify_url maps here)
+  Douyin simulator                           {sim}
+  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+
+Create a payment:
+  curl -s -X POST {api}/payments -H 'content-type: application/json' \\
+    -d '{{"out_order_no":"dev-0001","total_amount":12800,"subject":"拿铁咖啡","body":"拿铁 大杯"}}'
+Play the user paying in the app (tt.pay), then read the order (the callback makes it PAID):
+  curl -s -X POST {sim}/_sim/orders/dev-0001/pay -d '{{"way":10}}'
+  curl -s {api}/payments/dev-0001
+  curl -s '{api}/payments/dev-0001?refresh=true'
+Refund part of it, then read the refund (its callback comes ~12 s later in simulated time):
+  curl -s -X POST {api}/payments/dev-0001/refunds -H 'content-type: application/json' \\
+    -d '{{"out_refund_no":"dev-r-0001","refund_amount":3000,"reason":"顾客取消一杯"}}'
+  curl -s {api}/refunds/dev-r-0001
+Settle it, then read the settlement:
+  curl -s -X POST {api}/payments/dev-0001/settlements -H 'content-type: application/json' \\
+    -d '{{"out_settle_no":"dev-s-0001","settle_desc":"订单结算"}}'
+  curl -s {api}/settlements/dev-s-0001
+Simulator switches (drop or duplicate callbacks, faults) and state:
+  curl -s -X POST {sim}/_sim/config -d '{{"drop":["payment"],"duplicates":2}}'
+  curl -s -X POST {sim}/_sim/faults -d '{{"endpoint":"query_order","mode":"err_1001","count":3}}'
+  curl -s {sim}/_sim/state
+"""
+
+
+def main() -> int:
+    stack = LocalStack(StackConfig(log_level="INFO"))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with stack:
+        print(_curl_examples(stack), flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            done.wait()
+    print("stopped; nothing left running", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
