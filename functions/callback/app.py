@@ -7,6 +7,7 @@ the success reply and changes nothing; a bad signature or body gets a 4xx and wr
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay import MalformedCallbackError, SignatureError, parse_callback, runtime
@@ -44,7 +45,7 @@ def receive_notice():
     return json_response(200, SUCCESS)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return app.resolve(event, context)

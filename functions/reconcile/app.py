@@ -39,6 +39,7 @@ def _handler(context, pacer: _Pacer):
     def handle(record) -> None:
         if context.get_remaining_time_in_millis() < DEADLINE_MARGIN_MS:
             raise TimeoutError("too close to the deadline; leaving this record for redelivery")
+        logger.append_keys(message_id=record.message_id)  # correlates the step with its SQS message
         message = ReconcileMessage.parse(record.body)
         pacer.wait()
         outcome = runtime.service("reconcile").reconcile(message)

@@ -184,3 +184,32 @@ def test_api_routes_and_unknown_paths(stack):
     assert (r.status_code, r.json()["code"]) == (404, "order_not_found")
     r = requests.post(stack.api.url + "/payments", data=b"[]", headers={"content-type": "application/json"}, timeout=10)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_body")
+
+
+def test_a_lost_reconcile_message_is_re_enqueued_by_the_sweeper(fast_stack):
+    stack = fast_stack
+    stack.sim.configure(drop=["payment"])
+    create(stack, "lost-1")
+    sqs = stack.session.client("sqs")
+    sqs.purge_queue(QueueUrl=stack.resources.queue_url)  # the creation's delayed message is lost
+    pay(stack, "lost-1")
+    wait_status(stack, "/payments/lost-1", "PAID")  # only the sweeper can have re-enqueued it
+    sqs.close()
+
+
+def test_a_poison_message_is_redriven_to_the_dlq(fast_stack):
+    stack = fast_stack
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="not a reconcile message")
+    deadline = time.monotonic() + WAIT
+    parked: list = []
+    while not parked and time.monotonic() < deadline:
+        parked = sqs.receive_message(QueueUrl=stack.resources.dlq_url, AttributeNames=["All"]).get("Messages", [])
+        time.sleep(0.2)
+    sqs.close()
+    assert [m["Body"] for m in parked] == ["not a reconcile message"]
+    # Failed maxReceiveCount times, then SQS moved it. A batch whose every record failed makes
+    # the invocation fail (Powertools raises), exactly as Lambda would see it.
+    assert int(parked[0]["Attributes"]["ApproximateReceiveCount"]) >= 5
+    assert {type(e).__name__ for e in stack.invocation_errors} == {"BatchProcessingError"}
+    stack.invocation_errors.clear()
