@@ -18,7 +18,7 @@ from .store import Store
 # Lambda's own deadline is 10-60 s; keep each AWS call short and let standard retry mode absorb
 # throttling (DynamoDB ProvisionedThroughputExceeded, SQS throttles) a few times.
 _BOTO_CONFIG: dict[str, Any] = {
-    "retries": {"mode": "standard", "max_attempts": 3},
+    "retries": {"mode": "standard", "total_max_attempts": 3},
     "connect_timeout": 2,
     "read_timeout": 5,
 }

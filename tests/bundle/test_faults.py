@@ -1,0 +1,105 @@
+"""Fault injection on the AWS side: DynamoDB throttling at each write of each path. The caller
+always gets a clear, retryable answer, nothing half-done is left behind, and every object still
+reaches its final state. (Platform faults — timeouts, 5xx, 1000, 1001, garbage, HTML — are in
+test_api.py and test_reconcile.py.)"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
+
+from douyin_pay import runtime
+from douyin_pay.reconcile import SUBMIT_LEASE
+from tests.bundle.harness import notice_body, payment_msg
+from tests.bundle.test_api import ORDER
+
+
+class Throttle:
+    """Answers the next ``times`` calls of one DynamoDB operation with
+    ProvisionedThroughputExceededException, as the SDK raises it once its own retries are spent.
+
+    Injected at botocore's ``before-call`` (which short-circuits the request), so the emulator never
+    applies a throttled request — as DynamoDB does not."""
+
+    def __init__(self, operation: str, times: int) -> None:
+        self.operation = operation
+        self.left = times
+        self.answered = 0
+
+    def __call__(self, **_):
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        self.answered += 1
+        http = AWSResponse("https://dynamodb.local/", 400, {}, MockRawResponse(b""))
+        parsed = {
+            "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds capacity"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return http, parsed
+
+    def install(self) -> Throttle:
+        runtime.aws_client("dynamodb").meta.events.register_first(f"before-call.dynamodb.{self.operation}", self)
+        return self
+
+
+def test_throttled_claim_is_503_and_writes_nothing(bundle):
+    throttle = Throttle("PutItem", 1).install()
+    status, body = bundle.create_payment(ORDER)
+    assert (status, body["code"], body["retryable"]) == (503, "store_unavailable", True)
+    assert throttle.answered == 1
+    assert bundle.table_items() == []
+    assert bundle.sim.state()["orders"] == {}  # the platform was never called
+    assert bundle.create_payment(ORDER)[0] == 201
+
+
+def test_throttled_result_write_after_the_platform_accepted(bundle):
+    Throttle("UpdateItem", 1).install()
+    status, body = bundle.create_payment(ORDER)
+    assert (status, body["code"], body["retryable"]) == (503, "store_unavailable", True)
+    assert "order-1" in bundle.sim.state()["orders"]  # the platform has the order
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "SUBMITTING"
+    # Retrying at once finds the claim still leased to the failed attempt.
+    status, body = bundle.create_payment(ORDER)
+    assert (status, body["code"], body["retryable"]) == (409, "request_in_progress", True)
+    bundle.advance(SUBMIT_LEASE + 1)
+    status, body = bundle.create_payment(ORDER)  # takes over, resends the identical body
+    assert status == 201
+    assert body["order_id"] == bundle.sim.state()["orders"]["order-1"]["order_id"]
+    assert len(bundle.sim.state()["orders"]) == 1
+
+
+def test_throttled_callback_asks_the_platform_to_retry_and_applies_later(bundle):
+    bundle.create_payment(ORDER)
+    throttle = Throttle("TransactWriteItems", 1).install()
+    notice = notice_body("payment", payment_msg("order-1", 12800))
+    status, reply = bundle.callback(notice)
+    assert status == 503
+    assert reply["code"] == "store_unavailable"  # anything but err_no 0 makes the platform retry
+    assert throttle.answered == 1
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "CREATED"
+    assert [i for i in bundle.table_items() if i["pk"].startswith("EVENT#")] == []
+    assert bundle.callback(notice) == (200, {"err_no": 0, "err_tips": "success"})  # the platform's retry
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+
+@pytest.mark.parametrize("operation", ["GetItem", "UpdateItem"])
+def test_throttled_reconcile_step_is_redelivered(bundle, operation):
+    bundle.create_payment(ORDER)
+    bundle.sim.pay("order-1")
+    Throttle(operation, 1).install()
+    from douyin_pay.reconcile import ReconcileMessage
+    from douyin_pay.states import Kind
+    from local.events import sqs_event
+
+    event = sqs_event(
+        [
+            {"body": ReconcileMessage(Kind.ORDER, "order-1").body()},
+            {"body": ReconcileMessage(Kind.ORDER, "order-1").body()},
+        ]
+    )
+    response = bundle.invoke("reconcile", event)
+    # The throttled record is reported failed (SQS redelivers it); the other one went through.
+    assert len(response["batchItemFailures"]) == 1
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
