@@ -24,13 +24,14 @@ import secrets
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from .aws_resources import FUNCTIONS, Resources, function_environment, load_template, provision, resource
 from .douyin_sim import DouyinSimulator, SimulatorConfig
 from .events import schedule_event, sqs_event
-from .functions import Functions
+from .functions import Functions, load_handler
 from .gateway import LOOPBACK, HttpFront, api_gateway, function_url
 from .moto_atomic import make_dynamodb_atomic
 
@@ -59,7 +60,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
-        self.functions = Functions()
+        self.functions = Functions(discard_metrics=True)
         self.errors: list[BaseException] = []  # failures of the stack's own threads
         self.invocation_errors: list[BaseException] = []  # functions that raised (Lambda would retry)
         self.moto: Any = None
@@ -76,6 +77,8 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        # An invocation that only refused input has no metric; Powertools warns each time.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         make_dynamodb_atomic()
         self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
         self.moto.start()
@@ -124,6 +127,8 @@ class LocalStack:
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would drown the demo's timeline
         self._set_env(env)
         self._wire_runtime()
+        for name in FUNCTIONS.values():  # Lambda's init phase: import every handler before serving
+            load_handler(name)
         self._spawn(self._poll_reconcile_queue, "sqs-poller")
         self._spawn(self._sweep_on_schedule, "sweeper-schedule")
         return self

@@ -213,3 +213,14 @@ def test_a_poison_message_is_redriven_to_the_dlq(fast_stack):
     assert int(parked[0]["Attributes"]["ApproximateReceiveCount"]) >= 5
     assert {type(e).__name__ for e in stack.invocation_errors} == {"BatchProcessingError"}
     stack.invocation_errors.clear()
+
+
+def test_bounded_load(stack):
+    """A brief run of `python -m local.load`: concurrent API clients, no errors, every paid order PAID."""
+    from local.load import run
+
+    report = run(seconds=3, clients=4, max_requests=400, stack=stack)
+    assert report["requests"] > 20
+    assert report["errors"] == {}
+    assert report["orders_not_paid"] == 0
+    assert set(report["latency_ms"]) == {"create", "pay (simulator)", "query", "refresh"}
