@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, UnsignableValueError, ValidationError
 from .service import ApiError
 
 MAX_BODY_BYTES = 64 * 1024  # API requests are small; anything larger is a mistake or abuse
@@ -39,7 +39,7 @@ def json_body(event: Mapping[str, Any]) -> Any:
     data = raw_body(event)
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ApiError(400, "invalid_json", "the body is not JSON") from exc
 
 
@@ -49,6 +49,12 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
         return exc.status, exc.body()
     if isinstance(exc, ValidationError):
         return 400, {"code": exc.code, "message": str(exc), "field": exc.field, "retryable": False}
+    if isinstance(exc, UnsignableValueError):
+        return 400, {"code": "invalid_field", "message": str(exc), "field": exc.key, "retryable": False}
+    status = getattr(exc, "status_code", None)  # Powertools' own NotFoundError / ServiceError
+    if isinstance(status, int) and 400 <= status < 500:
+        code = "route_not_found" if status == 404 else "bad_request"
+        return status, {"code": code, "message": "no such route" if status == 404 else str(exc), "retryable": False}
     if isinstance(exc, ConfigurationError):
         return 500, {"code": "misconfigured", "message": "the service is misconfigured", "retryable": True}
     if _is_aws_throttle(exc):
@@ -93,9 +99,9 @@ def install_error_handling(app: Any, logger: Any, metrics: Any) -> None:
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Any:
     from aws_lambda_powertools.event_handler import Response
 
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        headers=dict(headers or {}),
-    )
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape, stay valid JSON
+        text = json.dumps(body, separators=(",", ":"))
+    return Response(status_code=status, content_type="application/json", body=text, headers=dict(headers or {}))

@@ -167,7 +167,7 @@ def _load_envelope(body: bytes | str) -> dict[str, Any]:
             parse_constant=_reject_float,
             object_pairs_hook=_no_duplicate_keys,
         )
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise MalformedCallbackError("callback body is not JSON") from exc
     if not isinstance(envelope, dict):
         raise MalformedCallbackError("callback body is not a JSON object")
@@ -176,6 +176,10 @@ def _load_envelope(body: bytes | str) -> dict[str, Any]:
         if not isinstance(value, str):
             problem = "is missing" if value is None else "must be a string"
             raise MalformedCallbackError(f"callback field {key!r} {problem}", field=key)
+        try:
+            value.encode("utf-8")  # the signature is over UTF-8; a lone surrogate has none
+        except UnicodeEncodeError as exc:
+            raise MalformedCallbackError(f"callback field {key!r} is not valid Unicode", field=key) from exc
     return envelope
 
 
@@ -329,7 +333,7 @@ def parse_callback(body: bytes | str, tokens: str | Sequence[str]) -> AnyNotice:
     builder = _BUILDERS.get(envelope["type"])
     try:
         data = json.loads(envelope["msg"])
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         if builder is None:
             return GenericNotice(**base, data={})
         raise MalformedCallbackError("callback msg is not JSON", field="msg") from exc

@@ -25,6 +25,7 @@ from .errors import DouyinPayError, PlatformError, ValidationError
 from .notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice
 from .reconcile import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK, ReconcileMessage, ReconcileQueue
 from .settings import Settings
+from .signing import wire_value
 from .states import Kind, OrderStatus, RefundStatus, SettlementStatus, is_terminal
 from .store import (
     DUE_INDEX_ATTRS,
@@ -198,7 +199,7 @@ def _request_fields(body: object, allowed: set[str], required: tuple[str, ...]) 
         if key not in allowed:
             raise ValidationError(key, "is not a field of this request", code="unknown_field")
     for key in required:
-        if key not in body:
+        if body.get(key) is None:  # absent or JSON null
             raise ValidationError(key, "is required", code="missing_field")
     return {k: v for k, v in body.items() if v is not None}
 
@@ -281,7 +282,6 @@ class PaymentService:
 
     def create_settlement(self, out_order_no: str, body: object) -> Answer:
         from .client import settle_fields
-        from .signing import wire_value
 
         raw = _request_fields(body, _SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
         fields = settle_fields(out_order_no=out_order_no, **raw, notify_url=self._callback_url())
@@ -318,6 +318,9 @@ class PaymentService:
         companion: tuple[dict, Change] | None = None,
         check: tuple[dict, str, Expr] | None = None,
     ) -> Answer:
+        for key, value in fields.items():  # everything must sign before anything is written
+            if value is not None:
+                wire_value(key, value)
         now = self.now()
         digest = request_hash(fields)
         claim = {

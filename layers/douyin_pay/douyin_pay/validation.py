@@ -61,6 +61,8 @@ def text(
     signed one way here and verified another way there."""
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string", code="invalid_text")
+    if not _encodable(value):
+        raise ValidationError(field, "must be valid Unicode text (no lone surrogates)", code="invalid_text")
     if not value:
         if required:
             raise ValidationError(field, "must not be empty", code="missing_field")
@@ -80,21 +82,29 @@ def text(
     return value
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def https_url(field: str, value: object, *, max_length: int = 256) -> str:
     """A callback URL: https with a host, as the platform requires (ecpay-spec §3.1)."""
     if not isinstance(value, str) or len(value) > max_length:
         raise ValidationError(field, f"must be an https URL of at most {max_length} characters", code="invalid_url")
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value) or not _encodable(value):
         raise ValidationError(field, "must be an https URL", code="invalid_url")
     return value
 
 
 def flag(field: str, value: object) -> int:
     """A 0/1 switch (``disable_msg``, ``all_settle``); booleans are refused, they sign ambiguously."""
-    if isinstance(value, bool) or value not in (0, 1):
+    if type(value) is not int or value not in (0, 1):  # 1.0 == 1 and True == 1: both refused
         raise ValidationError(field, "must be 0 or 1", code="invalid_flag")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def limit_pay_way(field: str, value: object) -> str:
