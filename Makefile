@@ -13,12 +13,14 @@ STAMP := $(VENV)/.installed
 SAM_VENV ?= .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: help demo dev test lint unit sam-check clean
+.PHONY: help demo dev bench load test lint unit sam-check clean
 
 help:
 	@echo "make demo   - set up .venv, start the local stack, run a whole payment lifecycle, stop everything"
 	@echo "make dev    - set up .venv and keep the local stack running (prints URLs and curl examples)"
 	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff, pytest, sam validate --lint, sam build"
+	@echo "make bench  - import times, AWS calls per operation, latency, callback burst vs Powertools (bench-results/)"
+	@echo "make load   - 20 s bounded load test on the local stack (loopback only)"
 	@echo "make lint   - ruff only"
 	@echo "make sam-check - sam validate --lint and sam build (arm64 layer) in a scratch build dir"
 	@echo "make clean  - remove .venv and caches"
@@ -36,6 +38,12 @@ demo: $(STAMP)
 
 dev: $(STAMP)
 	$(PY) -m local.stack
+
+bench: $(STAMP)
+	$(PY) -m local.bench --out bench-results/bench.json
+
+load: $(STAMP)
+	$(PY) -m local.load --seconds 20 --clients 8 --json bench-results/load.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

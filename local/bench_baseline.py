@@ -1,0 +1,153 @@
+"""The comparison for ``python -m local.bench``: callbacks processed "the common way".
+
+This is what a team would write with the Powertools idempotency utility instead of the bundle's
+single ``TransactWriteItems``: each verified payment notice goes through ``@idempotent_function``
+(``DynamoDBPersistenceLayer`` on its own table with the default schema — ``id`` hash key,
+``expiration`` TTL), keyed on the notice's dedupe key, and the decorated function makes a separate
+conditional ``UpdateItem`` that moves the order to PAID.
+
+Expected cost, per the Powertools docs and source (aws-notes.md §1.1), and what the bench measures
+rather than assumes: a new notice is PutItem (INPROGRESS) + our UpdateItem + UpdateItem
+(COMPLETED) = 3 calls; a replay is 1 failed conditional PutItem (the stored record comes back with
+``ReturnValuesOnConditionCheckFailure=ALL_OLD``). A duplicate that arrives while the first is still
+in flight gets ``IdempotencyAlreadyInProgressError``; a Function URL would answer it with a 5xx and
+the platform would redeliver later — the bench re-queues it and counts the extra calls.
+
+Each :class:`PowertoolsEnvironment` is one Lambda execution environment: its own boto3 client,
+persistence layer, config (with a registered Lambda context) and decorated function.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from local.aws_resources import create_table
+
+IDEMPOTENCY_KEY_ATTR = "id"  # the Powertools default schema
+
+
+def create_idempotency_table(dynamodb: Any, name: str) -> None:
+    """The table the Powertools docs tell you to create: ``id`` (S) hash key, TTL on ``expiration``."""
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": IDEMPOTENCY_KEY_ATTR, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": IDEMPOTENCY_KEY_ATTR, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+
+
+def create_orders_table(dynamodb: Any, name: str) -> None:
+    """The baseline's own copy of the payments table (same schema, from template.yaml), so both
+    implementations move identical CREATED orders without touching each other's state."""
+    create_table(dynamodb, name)
+
+
+def seed_orders(dynamodb: Any, name: str, items: list[dict[str, Any]]) -> None:
+    """Copy raw (typed) order items into the baseline's orders table."""
+    for item in items:
+        dynamodb.put_item(TableName=name, Item=item)
+
+
+def notice_payload(notice: Any) -> dict[str, Any]:
+    """The idempotent function's input: the verified notice's dedupe key and what the update needs."""
+    return {
+        "dedupe_key": notice.dedupe_key,
+        "out_order_no": notice.out_order_no,
+        "total_amount": notice.total_amount,
+        "way": notice.way,
+        "paid_at": notice.paid_at,
+    }
+
+
+class PowertoolsEnvironment:
+    """One execution environment of the common way. :meth:`handle` returns ``applied`` (the
+    decorated function ran and moved the order), ``not_applied`` (it ran, the condition failed),
+    ``replay`` (Powertools returned the stored result) or ``in_progress`` (a concurrent duplicate)."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        idempotency_table: str,
+        orders_table: str,
+        lambda_context: Any,
+        clock: Any,
+    ) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        self.client = session.client("dynamodb")
+        self.orders_table = orders_table
+        self.clock = clock
+        self.calls: Counter[str] = Counter()
+        self.client.meta.events.register("before-call", self._count)
+        persistence = DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=self.client)
+        config = IdempotencyConfig(event_key_jmespath="dedupe_key", raise_on_no_idempotency_key=True)
+        config.register_lambda_context(lambda_context)  # required with @idempotent_function
+        self._ran = False
+
+        @idempotent_function(data_keyword_argument="notice", config=config, persistence_store=persistence)
+        def process_payment_notice(notice: dict[str, Any]) -> dict[str, Any]:
+            self._ran = True
+            return {"outcome": self._move_to_paid(notice)}
+
+        self._process = process_payment_notice
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def _move_to_paid(self, notice: dict[str, Any]) -> str:
+        """The separate state update: a conditional UpdateItem CREATED -> PAID with the stored amount."""
+        now = int(self.clock())
+        no = notice["out_order_no"]
+        try:
+            self.client.update_item(
+                TableName=self.orders_table,
+                Key={"pk": {"S": f"ORDER#{no}"}, "sk": {"S": "ORDER"}},
+                UpdateExpression="SET #s = :paid, #w = :way, #pa = :paid_at, #u = :now REMOVE #ds, #da",
+                ConditionExpression="attribute_exists(#pk) AND #s = :created AND #amt = :amount",
+                ExpressionAttributeNames={
+                    "#pk": "pk",
+                    "#s": "status",
+                    "#w": "way",
+                    "#pa": "paid_at",
+                    "#u": "updated_at",
+                    "#ds": "due_shard",
+                    "#da": "due_at",
+                    "#amt": "total_amount",
+                },
+                ExpressionAttributeValues={
+                    ":paid": {"S": "PAID"},
+                    ":created": {"S": "CREATED"},
+                    ":way": {"N": str(notice["way"] or 0)},
+                    ":paid_at": {"N": str(notice["paid_at"] or now)},
+                    ":now": {"N": str(now)},
+                    ":amount": {"N": str(notice["total_amount"])},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return "not_applied"
+        return "applied"
+
+    def handle(self, notice: Any) -> str:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        self._ran = False
+        try:
+            result = self._process(notice=notice_payload(notice))
+        except IdempotencyAlreadyInProgressError:
+            return "in_progress"
+        return result["outcome"] if self._ran else "replay"
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,87 @@
+"""Smoke test of ``python -m local.bench --quick``: it runs end to end, writes every section, and the
+figures the bundle promises hold (call budgets, one transition per order under a burst, fewer
+DynamoDB calls per new callback notice than the Powertools idempotency baseline)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = ("create_payment", "create_refund", "create_settlement", "query", "callback", "reconcile", "sweeper")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
+    out = tmp_path_factory.mktemp("bench") / "b.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "local.bench", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"bench exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_every_section_is_present(bench):
+    _, result = bench
+    for key in ("command", "date", "machine", "imports", "aws_calls", "latency", "burst", "baseline"):
+        assert result.get(key), key
+    assert result["ok"] is True
+    assert result["errors"] == {}
+    assert result["machine"]["python"]
+    assert result["machine"]["cpu_count"]
+
+
+def test_import_times(bench):
+    imports = bench[1]["imports"]
+    assert imports["floor"]["median_ms"] > 0
+    assert imports["floor"]["n"] >= 7
+    assert set(imports["handlers"]) == set(HANDLERS)
+    for name, figures in imports["handlers"].items():
+        assert figures["median_ms"] > 0, name
+        assert figures["n"] >= 7, name
+        assert len(figures["samples_ms"]) >= 7, name
+        assert figures["ratio_to_floor"] > 0, name
+
+
+def test_callback_handler_does_not_import_requests(bench):
+    assert bench[1]["imports"]["handlers"]["callback"]["requests_imported"] is False
+
+
+def test_aws_calls_equal_the_budget(bench):
+    ops = bench[1]["aws_calls"]["operations"]
+    assert ops["callback_new"]["calls"] == {"TransactWriteItems": 1}
+    assert ops["callback_duplicate"]["calls"] == {"TransactWriteItems": 1}
+    assert ops["create_payment"]["calls"] == {"PutItem": 1, "UpdateItem": 1, "SendMessage": 1}
+    for name in ("query", "create_refund", "create_settlement", "reconcile_step"):
+        assert ops[name]["total"] > 0, name
+
+
+def test_latency_figures(bench):
+    ops = bench[1]["latency"]["operations"]
+    for name in ("create_payment", "query", "callback_new"):
+        assert ops[name]["n"] > 0, name
+        assert 0 < ops[name]["p50_ms"] <= ops[name]["p99_ms"], name
+
+
+def test_burst_made_exactly_one_transition_per_order(bench):
+    burst = bench[1]["burst"]
+    assert burst["check"]["passed"] is True, burst["check"]["failures"]
+    assert burst["ours"]["notices_per_second_median"] > 0
+
+
+def test_baseline_uses_more_dynamodb_calls_per_new_notice(bench):
+    baseline = bench[1]["baseline"]
+    assert baseline["check"]["passed"] is True, baseline["check"]["failures"]
+    ours = bench[1]["burst"]["ours"]["calls_per_new_notice"]
+    theirs = baseline["baseline"]["calls_per_new_notice"]
+    assert theirs > ours
+    assert baseline["ratios_ours_over_baseline"]["calls_per_new_notice"] < 1
