@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay import runtime
-from douyin_pay.http_io import install_error_handling, json_response
+from douyin_pay.http_io import install_error_handling, json_response, path_param
 from douyin_pay.states import Kind
 
 logger = Logger()
@@ -20,6 +20,7 @@ install_error_handling(app, logger, metrics)
 
 
 def _read(kind: Kind, ref: str):
+    ref = path_param(ref)
     refresh = (app.current_event.get_query_string_value("refresh") or "").lower() in ("true", "1")
     service = runtime.service()
     metrics.add_metric(name="ObjectRefreshed" if refresh else "ObjectRead", unit=MetricUnit.Count, value=1)

@@ -11,6 +11,7 @@ import base64
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from .errors import ConfigurationError, UnsignableValueError, ValidationError
 from .service import ApiError
@@ -33,6 +34,12 @@ def raw_body(event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> bytes:
     if len(data) > limit:
         raise ApiError(413, "body_too_large", f"the body exceeds {limit} bytes")
     return data
+
+
+def path_param(value: str) -> str:
+    """A path parameter as the caller meant it. The resolver matches the raw path, so ``*`` sent as
+    ``%2A`` would otherwise reach validation still encoded."""
+    return unquote(value)
 
 
 def json_body(event: Mapping[str, Any]) -> Any:
