@@ -528,6 +528,7 @@ class PaymentService:
     # -- read -----------------------------------------------------------------------------------
 
     def get(self, kind: Kind, ref: str) -> dict[str, Any]:
+        ref = _checked_ref(kind, ref)
         item = self.store.get(kind, ref)
         if item is None:
             raise not_found(kind, ref)
@@ -535,6 +536,7 @@ class PaymentService:
 
     def refresh(self, kind: Kind, ref: str) -> dict[str, Any]:
         """Ask the platform now and apply its answer through the state machine."""
+        ref = _checked_ref(kind, ref)
         item = self.store.get(kind, ref)
         if item is None:
             raise not_found(kind, ref)
@@ -773,6 +775,17 @@ class _Existing(Exception):
     def __init__(self, item: dict | None) -> None:
         super().__init__("exists")
         self.item = item
+
+
+_REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SETTLEMENT: "out_settle_no"}
+
+
+def _checked_ref(kind: Kind, ref: str) -> str:
+    """A business number from a path: validated like the create routes validate it, so a key the
+    table would refuse (DynamoDB keys are at most 2048 bytes) is a 400, never a 500."""
+    from .validation import business_no
+
+    return business_no(_REF_FIELD[kind], ref)
 
 
 def _absent() -> tuple[str, Expr]:
