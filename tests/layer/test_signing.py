@@ -175,6 +175,11 @@ class TestRefusedValues:
         # An unsigned identity key is never rendered, so its type does not matter to the signature.
         assert request_sign({"sign": None, "a": "A"}, "S") == md5("A&S")
 
+    def test_lone_surrogate_is_refused_with_the_typed_error(self):
+        with pytest.raises(UnsignableValueError) as info:
+            request_sign({"subject": "a\ud800b"}, "S")
+        assert info.value.key == "subject"
+
     def test_error_does_not_contain_the_salt(self):
         with pytest.raises(UnsignableValueError) as info:
             request_sign({"k": 1.5}, "very-secret-salt")

@@ -50,7 +50,12 @@ def wire_value(key: str, value: object) -> str | int:
 
 def _render(key: str, value: object) -> str:
     wired = wire_value(key, value)
-    return wired if isinstance(wired, str) else str(wired)
+    text = wired if isinstance(wired, str) else str(wired)
+    try:
+        text.encode("utf-8")  # the signature is over UTF-8; a lone surrogate has no encoding
+    except UnicodeEncodeError as exc:
+        raise UnsignableValueError(key, type(value)) from exc
+    return text
 
 
 def _normalise(text: str) -> str:
