@@ -14,6 +14,7 @@ from douyin_pay import callback_sign, runtime
 from local.aws_resources import FUNCTIONS, Resources, function_environment
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
 from local.functions import load_handler
+from local.gateway import api_routes
 
 REPO = Path(__file__).resolve().parents[2]
 APP_ID = "tt0123456789abcdef"
@@ -23,6 +24,7 @@ OLD_TOKEN = "bundle-previous-token"
 CALLBACK_URL = "https://callback.localhost/"
 
 _MODULE_OF = {v: k for k, v in FUNCTIONS.items()}
+ROUTES = {route.route_key: route.function for route in api_routes()}  # "POST /payments" -> logical id
 
 
 @dataclass
@@ -81,7 +83,7 @@ class Bundle:
         module = load_handler(name)
         return module.lambda_handler(event, lambda_context(_MODULE_OF[name], timeout_ms=20_000))
 
-    def api(
+    def api_response(
         self,
         method: str,
         path: str,
@@ -90,7 +92,8 @@ class Bundle:
         body: Any = None,
         query: str | None = None,
         raw: bytes | None = None,
-    ) -> tuple[int, dict]:
+    ) -> dict:
+        """The handler's whole answer to an HTTP API request, routed as template.yaml routes it."""
         data = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False).encode())
         event = http_api_v2_event(
             method,
@@ -101,12 +104,19 @@ class Bundle:
             iam_caller=iam_caller(),
             headers={"content-type": "application/json"} if data is not None else None,
         )
-        name = {
-            "POST /payments": "create_payment",
-            "POST /payments/{out_order_no}/refunds": "create_refund",
-            "POST /payments/{out_order_no}/settlements": "create_settlement",
-        }.get(route, "query")
-        response = self.invoke(name, event)
+        return self.invoke(FUNCTIONS[ROUTES[route]], event)
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        body: Any = None,
+        query: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, dict]:
+        response = self.api_response(method, path, route=route, body=body, query=query, raw=raw)
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}
 
     def create_payment(self, body: dict) -> tuple[int, dict]:

@@ -27,7 +27,6 @@ from douyin_pay.http_io import MAX_BODY_BYTES, error_body
 from douyin_pay.signing import GO_WHITESPACE
 from douyin_pay.states import STATUSES, Kind
 from local.aws_resources import load_template
-from local.events import http_api_v2_event, iam_caller
 from tests.bundle.harness import SALT, notice_body, payment_msg
 
 REPO = Path(__file__).resolve().parents[2]
@@ -427,23 +426,8 @@ class Seen:
 
 
 def raw_response(bundle, route: str, path: str, body: Any = None, query: str | None = None) -> dict:
-    """The handler's whole response (with headers), built like Bundle.api does."""
-    data = None if body is None else json.dumps(body).encode()
-    event = http_api_v2_event(
-        route.split(" ", 1)[0],
-        path,
-        route_key=route,
-        query=query,
-        body=data,
-        iam_caller=iam_caller(),
-        headers={"content-type": "application/json"} if data is not None else None,
-    )
-    name = {
-        "POST /payments": "create_payment",
-        "POST /payments/{out_order_no}/refunds": "create_refund",
-        "POST /payments/{out_order_no}/settlements": "create_settlement",
-    }.get(route, "query")
-    return bundle.invoke(name, event)
+    """The handler's whole response (with headers)."""
+    return bundle.api_response(route.split(" ", 1)[0], path, route=route, body=body, query=query)
 
 
 def oversized(bundle, route: str, order_no: str = "x") -> tuple[int, dict]:
