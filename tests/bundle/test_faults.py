@@ -5,6 +5,8 @@ test_api.py and test_reconcile.py.)"""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
@@ -102,4 +104,48 @@ def test_throttled_reconcile_step_is_redelivered(bundle, operation):
     response = bundle.invoke("reconcile", event)
     # The throttled record is reported failed (SQS redelivers it); the other one went through.
     assert len(response["batchItemFailures"]) == 1
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+
+def short_platform_timeout(monkeypatch) -> None:
+    monkeypatch.setattr(runtime, "PLATFORM_READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(runtime, "_clients", {})  # the next platform client is built with it
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_platform_timing_out_on_create_is_retryable_and_the_retry_gets_the_same_order(bundle, monkeypatch):
+    short_platform_timeout(monkeypatch)
+    # The platform applies the request but answers only after the client gave up.
+    bundle.sim.configure(fault_timeout_seconds=1.0)
+    bundle.sim.inject_fault("create_order", "timeout")
+    status, body = bundle.create_payment(ORDER)
+    assert (status, body["code"], body["retryable"]) == (503, "platform_unavailable", True)
+    wait_until(lambda: "order-1" in bundle.sim.state()["orders"])  # it did reach the platform
+    status, body = bundle.create_payment(ORDER)  # the identical retry takes over at once
+    assert status == 201
+    assert body["order_id"] == bundle.sim.state()["orders"]["order-1"]["order_id"]
+    assert len(bundle.sim.state()["orders"]) == 1
+
+
+def test_platform_timing_out_during_reconciliation_reschedules(bundle, monkeypatch):
+    bundle.create_payment(ORDER)
+    bundle.sim.pay("order-1")
+    short_platform_timeout(monkeypatch)
+    bundle.sim.configure(fault_timeout_seconds=1.0)
+    bundle.sim.inject_fault("query_order", "timeout")
+    from douyin_pay.reconcile import ReconcileMessage
+    from douyin_pay.states import Kind
+    from local.events import sqs_event
+
+    body = ReconcileMessage(Kind.ORDER, "order-1").body()
+    assert bundle.invoke("reconcile", sqs_event([{"body": body}])) == {"batchItemFailures": []}
+    assert bundle.item("ORDER#order-1", "ORDER")["status"] == "CREATED"  # unknown yet: try again later
+    assert bundle.item("ORDER#order-1", "ORDER")["reconcile_attempts"] == 1
+    assert bundle.invoke("reconcile", sqs_event([{"body": body}])) == {"batchItemFailures": []}
     assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"

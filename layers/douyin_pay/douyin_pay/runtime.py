@@ -68,6 +68,8 @@ def queue() -> ReconcileQueue | None:
 
 
 _clients: dict[tuple[str, str], Any] = {}
+# Read timeout of platform calls: with one query retry it stays inside a 20 s API function timeout.
+PLATFORM_READ_TIMEOUT = 8.0
 
 
 def platform_client(purpose: str = "api") -> Any:
@@ -87,7 +89,7 @@ def platform_client(purpose: str = "api") -> Any:
             salt,
             thirdparty_id=s.thirdparty_id,
             base_url=s.base_url,
-            timeout=(DEFAULT_TIMEOUT[0], 8.0),
+            timeout=(DEFAULT_TIMEOUT[0], PLATFORM_READ_TIMEOUT),
             retry=retry,
         )
         for old in _clients.values():  # an old SALT's client is never needed again
