@@ -66,10 +66,15 @@ def test_duplicate_callbacks_from_the_platform_make_one_transition(stack):
     create(stack, "dup-1")
     pay(stack, "dup-1")
     wait_status(stack, "/payments/dup-1", "PAID")
-    deliveries = stack.sim.wait_for_deliveries(5, timeout=WAIT)
-    copies = [d for d in deliveries if d.type == "payment"]
-    assert len(copies) == 5
-    assert all(d.ok for d in copies)
+    # Five copies of the notice; each must end acknowledged (a copy that was not — a timeout on a
+    # loaded machine — is retried by the platform like any failed delivery).
+    deadline = time.monotonic() + WAIT
+    acknowledged: set[int] = set()
+    while len(acknowledged) < 5 and time.monotonic() < deadline:
+        acknowledged = {d.copy for d in stack.sim.deliveries() if d.type == "payment" and d.ok}
+        time.sleep(0.1)
+    attempts = [(d.copy, d.attempt, d.http_status, d.error) for d in stack.sim.deliveries()]
+    assert acknowledged == {0, 1, 2, 3, 4}, attempts
     assert [e["outcome"] for e in events_for(stack, "dup-1")] == ["applied"]
 
 
