@@ -41,6 +41,7 @@ from .store import (
 )
 from .transitions import Observation, change_for, from_notice, from_query, mismatch, release_change
 
+CONFLICT_RETRIES = 2  # a transaction cancelled by a concurrent one is tried up to three times in all
 EVENT_TTL = 90 * 86_400  # callback event records are kept 90 days (TTL), objects forever
 NOT_FOUND = {Kind.ORDER: {2000}, Kind.REFUND: {3101}, Kind.SETTLEMENT: {2000}}  # ecpay-spec §3.2, §3.4; [I] settle
 _SUBMITTING = "SUBMITTING"
@@ -364,20 +365,16 @@ class PaymentService:
             actions.append(self.store.update_action(*companion))
         if check:
             actions.append(self.store.check_action(*check))
-        for attempt in range(3):
-            try:
-                self.store.transact(actions)
-                return
-            except TransactionFailed as exc:
-                if exc.reasons and exc.reasons[0].code == "ConditionalCheckFailed":
-                    raise _Existing(exc.reasons[0].item) from exc
-                if exc.conflict and attempt < 2:
-                    continue
-                if exc.conflict:
-                    raise ApiError(
-                        409, "request_in_progress", "a concurrent request holds this order; retry", retryable=True
-                    ) from exc
-                raise self._order_refusal(kind, claim, exc.reasons[1].item if len(exc.reasons) > 1 else None) from exc
+        try:
+            self.store.transact(actions, conflict_retries=CONFLICT_RETRIES)
+        except TransactionFailed as exc:
+            if exc.condition_failed(0):
+                raise _Existing(exc.item(0)) from exc
+            if exc.conflict:
+                raise ApiError(
+                    409, "request_in_progress", "a concurrent request holds this order; retry", retryable=True
+                ) from exc
+            raise self._order_refusal(kind, claim, exc.item(1)) from exc
 
     @staticmethod
     def _order_refusal(kind: Kind, claim: Mapping[str, Any], order: Mapping[str, Any] | None) -> ApiError:
@@ -618,18 +615,17 @@ class PaymentService:
             if refund is None:
                 return self._record(notice, event, "unknown_object", kind, ref)
             actions.append(self.store.update_action(*release_change(refund)))
-        for _ in range(3):
-            try:
-                self.store.transact(actions)
-                return NoticeResult("applied", kind, ref)
-            except TransactionFailed as exc:
-                if exc.reasons and exc.reasons[0].code == "ConditionalCheckFailed":
-                    return NoticeResult("duplicate", kind, ref)
-                if exc.conflict:
-                    continue
-                stored = exc.reasons[1].item if len(exc.reasons) > 1 else None
-                return self._classify_and_record(notice, event, obs, stored)
-        raise ApiError(503, "store_busy", "concurrent updates; the platform will retry", retryable=True)
+        try:
+            self.store.transact(actions, conflict_retries=CONFLICT_RETRIES)
+        except TransactionFailed as exc:
+            if exc.condition_failed(0):
+                return NoticeResult("duplicate", kind, ref)
+            if exc.conflict:
+                raise ApiError(
+                    503, "store_busy", "concurrent updates; the platform will retry", retryable=True
+                ) from exc
+            return self._classify_and_record(notice, event, obs, exc.item(1))
+        return NoticeResult("applied", kind, ref)
 
     def _classify_and_record(
         self, notice: AnyNotice, event: dict, obs: Observation, stored: Mapping[str, Any] | None
@@ -681,7 +677,7 @@ class PaymentService:
                 )
                 return result
             except TransactionFailed as exc:
-                if exc.reasons and exc.reasons[0].code == "ConditionalCheckFailed":
+                if exc.condition_failed(0):
                     return NoticeResult("duplicate", kind, ref)
                 # no such object: record the event alone
         try:

@@ -104,6 +104,14 @@ class TransactionFailed(Exception):
         """Cancelled by a concurrent transaction on the same item: safe to retry."""
         return any(r.code == "TransactionConflict" for r in self.reasons)
 
+    def condition_failed(self, index: int) -> bool:
+        """Whether action ``index`` failed its condition."""
+        return index < len(self.reasons) and self.reasons[index].code == "ConditionalCheckFailed"
+
+    def item(self, index: int) -> dict[str, Any] | None:
+        """The item action ``index`` saw (``ALL_OLD``), or None."""
+        return self.reasons[index].item if index < len(self.reasons) else None
+
 
 @dataclass
 class Expr:
@@ -219,17 +227,22 @@ class Store:
             raise ConditionFailed(from_item(exc.response.get("Item"))) from exc
         return from_item(response.get("Attributes")) or {}
 
-    def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
+    def transact(self, actions: Sequence[Mapping[str, Any]], *, conflict_retries: int = 0) -> None:
         """Atomically apply actions built with :meth:`put_action` / :meth:`update_action` /
-        :meth:`check_action`."""
-        try:
-            self.client.transact_write_items(TransactItems=list(actions))
-        except self.client.exceptions.TransactionCanceledException as exc:
-            reasons = [
-                Reason(code=r.get("Code", "None"), item=from_item(r.get("Item")))
-                for r in exc.response.get("CancellationReasons", [])
-            ]
-            raise TransactionFailed(reasons) from exc
+        :meth:`check_action`. A cancellation caused only by a concurrent transaction is retried
+        up to ``conflict_retries`` times; any other raises :class:`TransactionFailed` at once."""
+        for attempt in range(conflict_retries + 1):
+            try:
+                self.client.transact_write_items(TransactItems=list(actions))
+                return
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = [
+                    Reason(code=r.get("Code", "None"), item=from_item(r.get("Item")))
+                    for r in exc.response.get("CancellationReasons", [])
+                ]
+                failed = TransactionFailed(reasons)
+                if not (failed.conflict and attempt < conflict_retries):
+                    raise failed from exc
 
     def put_action(self, key: Mapping[str, Any], attrs: Mapping[str, Any], condition: str, expr: Expr) -> dict:
         return {
