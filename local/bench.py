@@ -415,7 +415,7 @@ def in_process_bundle() -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from douyin_pay import runtime
+    from douyin_pay.bundle import runtime
     from local.aws_resources import provision
     from local.douyin_sim import DouyinSimulator, SimulatorConfig
     from local.moto_atomic import make_dynamodb_atomic
@@ -469,7 +469,7 @@ def in_process_bundle() -> Iterator[Any]:
 
 
 def _reset_runtime() -> None:
-    from douyin_pay import runtime
+    from douyin_pay.bundle import runtime
 
     runtime.reset()
     runtime.now = time.time
@@ -492,8 +492,8 @@ def _count_secret_fetches(session: Any, calls: Any) -> None:
 
 
 def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
-    from douyin_pay.reconcile import ReconcileMessage
-    from douyin_pay.states import Kind
+    from douyin_pay.bundle.queue import ReconcileMessage
+    from douyin_pay.bundle.states import Kind
     from tests.bundle.harness import notice_body, payment_msg
 
     t0 = time.perf_counter()
@@ -929,7 +929,7 @@ def _side_figures(run: dict[str, Any], new_outcomes: set[str], orders: int, dupl
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:
-    from douyin_pay.store import from_item
+    from douyin_pay.bundle.store import from_item
 
     items: list[dict[str, Any]] = []
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
@@ -982,8 +982,8 @@ def _check_baseline(
 
 def burst_round(cfg: BenchConfig, index: int) -> dict[str, Any]:
     from douyin_pay import parse_callback
-    from douyin_pay.states import Kind
-    from douyin_pay.store import object_key
+    from douyin_pay.bundle.states import Kind
+    from douyin_pay.bundle.store import object_key
     from local.bench_baseline import create_idempotency_table, create_orders_table, seed_orders
     from tests.bundle.harness import TOKEN, notice_body, payment_msg
 

@@ -148,7 +148,7 @@ class LocalStack:
         if self.moto:
             self.moto.stop()
             self.moto._server.server_close()  # ThreadedMotoServer.stop() leaves the socket bound
-        from douyin_pay import runtime
+        from douyin_pay.bundle import runtime
 
         runtime.reset()
         runtime.now = time.time
@@ -175,7 +175,7 @@ class LocalStack:
                 os.environ[key] = value
 
     def _wire_runtime(self) -> None:
-        from douyin_pay import runtime
+        from douyin_pay.bundle import runtime
 
         runtime.reset()
         assert self.sim is not None
@@ -272,7 +272,7 @@ class LocalStack:
         return self._clients[name]
 
     def items(self) -> list[dict[str, Any]]:
-        from douyin_pay.store import from_item
+        from douyin_pay.bundle.store import from_item
 
         scan = self._client("dynamodb").scan(TableName=self.resources.table_name, ConsistentRead=True)
         return [from_item(i) for i in scan["Items"]]

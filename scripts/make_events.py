@@ -23,7 +23,7 @@ for entry in (REPO, REPO / "layers" / "douyin_pay"):
     if str(entry) not in sys.path:
         sys.path.insert(0, str(entry))
 
-from douyin_pay.signing import callback_sign  # noqa: E402
+from douyin_pay.ecpay.signing import callback_sign  # noqa: E402
 from local.events import function_url_event, http_api_v2_event, iam_caller, schedule_event, sqs_event  # noqa: E402
 
 EVENTS_DIR = REPO / "events"

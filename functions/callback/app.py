@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from douyin_pay import MalformedCallbackError, SignatureError, parse_callback, runtime
-from douyin_pay.http_io import install_error_handling, json_response, raw_body
+from douyin_pay import MalformedCallbackError, SignatureError, parse_callback
+from douyin_pay.bundle import runtime
+from douyin_pay.bundle.api import install_error_handling, json_response, raw_body
 
 MAX_CALLBACK_BYTES = 16 * 1024  # real notices are about 1 KB
 SUCCESS = {"err_no": 0, "err_tips": "success"}

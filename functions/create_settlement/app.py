@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from douyin_pay import runtime
-from douyin_pay.http_io import install_error_handling, json_body, json_response, path_param
+from douyin_pay.bundle import runtime
+from douyin_pay.bundle.api import install_error_handling, json_body, json_response, path_param
 
 logger = Logger()
 metrics = Metrics()

@@ -11,8 +11,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from douyin_pay import runtime
-from douyin_pay.reconcile import ReconcileMessage
+from douyin_pay.bundle import runtime
+from douyin_pay.bundle.queue import ReconcileMessage
 
 # Keeps one invocation's platform queries at or under 1000/MIN_INTERVAL_MS per second, so
 # ReconcileMaxConcurrency x this rate stays under the platform's 30 QPS query limit.

@@ -5,7 +5,7 @@ write — so nothing is stranded. The schedule event's body is not used."""
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from douyin_pay import runtime
+from douyin_pay.bundle import runtime
 
 logger = Logger()
 metrics = Metrics()

@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from douyin_pay.ecpay.signing import request_sign
 from douyin_pay.errors import UnsignableValueError
-from douyin_pay.signing import request_sign
 
 from .config import ENDPOINTS, ConfigHolder
 from .platform import Platform

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from douyin_pay.signing import callback_sign
+from douyin_pay.ecpay.signing import callback_sign
 
 from .clock import SimClock
 from .config import ConfigHolder, SimulatorConfig

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from douyin_pay import callback_sign, runtime
+from douyin_pay import callback_sign
+from douyin_pay.bundle import runtime
 from local.aws_resources import FUNCTIONS, Resources, function_environment
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
 from local.functions import load_handler
@@ -168,7 +169,7 @@ class Bundle:
     # -- inspecting ----------------------------------------------------------------------------
 
     def item(self, pk: str, sk: str) -> dict | None:
-        from douyin_pay.store import from_item
+        from douyin_pay.bundle.store import from_item
 
         got = self.session.client("dynamodb").get_item(
             TableName=self.resources.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
@@ -176,7 +177,7 @@ class Bundle:
         return from_item(got.get("Item"))
 
     def table_items(self) -> list[dict]:
-        from douyin_pay.store import from_item
+        from douyin_pay.bundle.store import from_item
 
         items = self.session.client("dynamodb").scan(TableName=self.resources.table_name)["Items"]
         return [from_item(i) for i in items]
@@ -292,10 +293,10 @@ def environment(resources: Resources, base_url: str) -> dict[str, str]:
 
 def fresh_service(bundle: Bundle, purpose: str = "callback") -> Any:
     """A service with its own boto3 clients: what another execution environment would have."""
-    from douyin_pay.reconcile import ReconcileQueue
-    from douyin_pay.service import PaymentService
-    from douyin_pay.settings import Settings
-    from douyin_pay.store import Store
+    from douyin_pay.bundle.queue import ReconcileQueue
+    from douyin_pay.bundle.service import PaymentService
+    from douyin_pay.bundle.settings import Settings
+    from douyin_pay.bundle.store import Store
 
     settings = Settings.from_env()
     store = Store(settings.table_name, bundle.session.client("dynamodb"))

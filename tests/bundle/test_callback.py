@@ -127,9 +127,9 @@ class TestPaymentNotice:
 
     def test_late_payment_after_expiry_is_a_conflict_never_a_success(self, bundle):
         bundle.create_payment(ORDER)
-        from douyin_pay import runtime
-        from douyin_pay.states import Kind
-        from douyin_pay.transitions import Observation
+        from douyin_pay.bundle import runtime
+        from douyin_pay.bundle.states import Kind
+        from douyin_pay.bundle.transitions import Observation
 
         service = runtime.service()
         service._apply_observation(Observation(Kind.ORDER, "order-1", "EXPIRED"), bundle.item("ORDER#order-1", "ORDER"))

@@ -11,8 +11,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
-from douyin_pay import runtime
-from douyin_pay.reconcile import SUBMIT_LEASE
+from douyin_pay.bundle import runtime
+from douyin_pay.bundle.schedule import SUBMIT_LEASE
 from tests.bundle.harness import notice_body, payment_msg
 from tests.bundle.test_api import ORDER
 
@@ -91,8 +91,8 @@ def test_throttled_reconcile_step_is_redelivered(bundle, operation):
     bundle.create_payment(ORDER)
     bundle.sim.pay("order-1")
     Throttle(operation, 1).install()
-    from douyin_pay.reconcile import ReconcileMessage
-    from douyin_pay.states import Kind
+    from douyin_pay.bundle.queue import ReconcileMessage
+    from douyin_pay.bundle.states import Kind
     from local.events import sqs_event
 
     event = sqs_event(
@@ -139,8 +139,8 @@ def test_platform_timing_out_during_reconciliation_reschedules(bundle, monkeypat
     short_platform_timeout(monkeypatch)
     bundle.sim.configure(fault_timeout_seconds=1.0)
     bundle.sim.inject_fault("query_order", "timeout")
-    from douyin_pay.reconcile import ReconcileMessage
-    from douyin_pay.states import Kind
+    from douyin_pay.bundle.queue import ReconcileMessage
+    from douyin_pay.bundle.states import Kind
     from local.events import sqs_event
 
     body = ReconcileMessage(Kind.ORDER, "order-1").body()

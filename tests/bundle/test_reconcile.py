@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from douyin_pay import runtime
-from douyin_pay.reconcile import SCHEDULES, SWEEP_SLACK, ReconcileMessage
-from douyin_pay.states import Kind
+from douyin_pay.bundle import runtime
+from douyin_pay.bundle.queue import ReconcileMessage
+from douyin_pay.bundle.schedule import SCHEDULES, SWEEP_SLACK
+from douyin_pay.bundle.states import Kind
 from tests.bundle.harness import load_handler, notice_body, payment_msg
 from tests.bundle.test_api import ORDER, TestRefunds, TestSettlements, paid_order
 
@@ -180,7 +181,7 @@ class TestNothingIsStranded:
         assert bundle.sweep() == {"enqueued": 0}
 
     def test_crash_between_platform_call_and_table_write(self, bundle, monkeypatch):
-        from douyin_pay.store import Store
+        from douyin_pay.bundle.store import Store
 
         def crash(self, key, change):
             raise SystemExit("the function died here")
@@ -205,7 +206,7 @@ class TestNothingIsStranded:
         assert body["order_token"]
 
     def test_crash_before_the_platform_call_fails_the_claim(self, bundle, monkeypatch):
-        from douyin_pay.client import EcpayClient
+        from douyin_pay.ecpay.client import EcpayClient
 
         def crash(self, endpoint, fields):
             raise SystemExit("died before sending")

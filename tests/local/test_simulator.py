@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from douyin_pay.signing import callback_sign, request_sign
+from douyin_pay.ecpay.signing import callback_sign, request_sign
 from local.douyin_sim import Delivery, DouyinSimulator, SimulatorConfig
 from local.douyin_sim.clock import SimClock
 from local.douyin_sim.config import RETRY_SCHEDULE, ConfigHolder

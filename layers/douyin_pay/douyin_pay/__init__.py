@@ -1,12 +1,20 @@
-"""douyin_pay: Douyin mini-program 担保支付 (ecpay v1) on AWS — the SDK layer.
+"""douyin_pay: the Douyin mini-program payments SDK, and (in :mod:`douyin_pay.bundle`) the AWS bundle.
 
-Signing (:func:`request_sign`, :func:`callback_sign`), callback verification
-(:func:`parse_callback` and the notice types) and the platform client (:class:`EcpayClient`).
-Everything here is importable without boto3 or Powertools.
+The SDK is pure protocol code, importable without boto3 or Powertools:
+
+* :mod:`douyin_pay.ecpay` — 担保支付 (ecpay v1): request signing (:func:`request_sign`), callback
+  verification (:func:`parse_callback`, :func:`callback_sign` and the notice types), the platform
+  client (:class:`EcpayClient`) and its typed results;
+* :mod:`douyin_pay.errors` — the typed errors every protocol raises.
+
+ecpay's names are also exported here, at the top level, where they have always been.
+:mod:`douyin_pay.bundle` (the serverless product: state machines, DynamoDB, SQS) needs the ``[aws]``
+extra and is never imported from here.
 """
 
 from typing import TYPE_CHECKING
 
+from . import ecpay
 from .errors import (
     CallbackError,
     ConfigurationError,
@@ -18,116 +26,28 @@ from .errors import (
     UnsignableValueError,
     ValidationError,
 )
-from .models import (
-    PAY_WAYS,
-    CpsInfo,
-    CreateOrderResult,
-    OrderQueryResult,
-    PaymentInfo,
-    PlatformOrderResult,
-    PlatformSettlement,
-    RefundQueryResult,
-    RefundResult,
-    ReturnInfo,
-    SettleQueryResult,
-    SettleResult,
-    UnsettleAmountResult,
-)
-from .notices import (
-    AnyNotice,
-    AutoSettlement,
-    GenericNotice,
-    Notice,
-    PaymentNotice,
-    RefundNotice,
-    SettleFinishNotice,
-    SettleNotice,
-    SettlePayeeAmount,
-    parse_callback,
-    verify_callback,
-)
-from .signing import UNSIGNED_KEYS, callback_sign, request_sign, wire_value
 
 if TYPE_CHECKING:
-    from .client import (
-        API_PREFIX,
-        DEFAULT_TIMEOUT,
-        NO_RETRY,
-        PRODUCTION_BASE_URL,
-        SANDBOX_BASE_URL,
-        EcpayClient,
-        RetryPolicy,
-        SettlePayee,
-    )
-
-# The client pulls in `requests` (~80 ms of cold start); a callback handler only verifies and
-# parses, so the client names are loaded on first use (PEP 562).
-_CLIENT_NAMES = frozenset(
-    {
-        "API_PREFIX",
-        "DEFAULT_TIMEOUT",
-        "NO_RETRY",
-        "PRODUCTION_BASE_URL",
-        "SANDBOX_BASE_URL",
-        "EcpayClient",
-        "RetryPolicy",
-        "SettlePayee",
-    }
-)
+    from .ecpay import *  # noqa: F403
 
 
 def __getattr__(name: str) -> object:
-    if name in _CLIENT_NAMES:
-        from . import client
-
-        return getattr(client, name)
+    # ecpay's names are read from the ecpay package on first use: a star import would also load its
+    # client, and so `requests`, which a callback never needs (ecpay/__init__.py loads it lazily).
+    if name in ecpay.__all__:
+        return getattr(ecpay, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "API_PREFIX",
-    "DEFAULT_TIMEOUT",
-    "NO_RETRY",
-    "PAY_WAYS",
-    "PRODUCTION_BASE_URL",
-    "SANDBOX_BASE_URL",
-    "UNSIGNED_KEYS",
-    "AnyNotice",
-    "AutoSettlement",
     "CallbackError",
     "ConfigurationError",
-    "CpsInfo",
-    "CreateOrderResult",
     "DouyinPayError",
-    "EcpayClient",
-    "GenericNotice",
     "MalformedCallbackError",
-    "Notice",
-    "OrderQueryResult",
-    "PaymentInfo",
-    "PaymentNotice",
     "PlatformError",
-    "PlatformOrderResult",
-    "PlatformSettlement",
     "PlatformTransportError",
-    "RefundNotice",
-    "RefundQueryResult",
-    "RefundResult",
-    "RetryPolicy",
-    "ReturnInfo",
-    "SettleFinishNotice",
-    "SettleNotice",
-    "SettlePayee",
-    "SettlePayeeAmount",
-    "SettleQueryResult",
-    "SettleResult",
     "SignatureError",
-    "UnsettleAmountResult",
     "UnsignableValueError",
     "ValidationError",
-    "callback_sign",
-    "parse_callback",
-    "request_sign",
-    "verify_callback",
-    "wire_value",
+    *ecpay.__all__,
 ]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .reconcile import ReconcileQueue
+from .queue import ReconcileQueue
 from .service import PaymentService
 from .settings import Secrets, Settings, load_secrets
 from .store import Store
@@ -76,7 +76,7 @@ def platform_client(purpose: str = "api") -> Any:
     """An EcpayClient for the current SALT. ``purpose`` "api" retries a query once and never a
     mutation inside the request (the caller retries on 503); "reconcile" never retries (the
     queue is the retry)."""
-    from .client import DEFAULT_TIMEOUT, EcpayClient, RetryPolicy
+    from ..ecpay.client import DEFAULT_TIMEOUT, EcpayClient, RetryPolicy
 
     salt = secrets().salt
     key = (purpose, hashlib.sha256(salt.encode()).hexdigest())

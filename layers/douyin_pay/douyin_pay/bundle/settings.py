@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 PRODUCTION = "production"
 SANDBOX = "sandbox"
@@ -53,7 +53,7 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        from .client import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
+        from ..ecpay.client import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 
         if self.base_url_override:
             return self.base_url_override

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import OrderQueryResult, RefundQueryResult, SettleQueryResult
-from .notices import PaymentNotice, RefundNotice, SettleNotice
+from ..ecpay.notices import PaymentNotice, RefundNotice, SettleNotice
+from ..ecpay.results import OrderQueryResult, RefundQueryResult, SettleQueryResult
 from .states import (
     Kind,
     allowed_sources,

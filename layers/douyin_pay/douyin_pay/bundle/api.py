@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import ConfigurationError, UnsignableValueError, ValidationError
+from ..errors import ConfigurationError, UnsignableValueError, ValidationError
 from .service import ApiError
 
 MAX_BODY_BYTES = 64 * 1024  # API requests are small; anything larger is a mistake or abuse

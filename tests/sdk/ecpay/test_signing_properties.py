@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from douyin_pay import UNSIGNED_KEYS, UnsignableValueError, callback_sign, request_sign
-from tests.fuzz.profile import FUZZ
+from tests.profile import FUZZ
 
 # Go's unicode.IsSpace, spelled independently of douyin_pay.signing: the Latin-1 spaces
 # ('\t', '\n', '\v', '\f', '\r', ' ', U+0085, U+00A0) plus Unicode's White_Space property.

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
-from . import _fields as f
-from .errors import ConfigurationError, MalformedCallbackError, SignatureError
+from .. import _fields as f
+from ..errors import ConfigurationError, MalformedCallbackError, SignatureError
 from .signing import callback_sign
 
 _REQUIRED_ENVELOPE = ("msg", "msg_signature", "nonce", "timestamp", "type")

@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from .errors import UnsignableValueError
+from ..errors import UnsignableValueError
 
 # Identity fields the platform never signs (official demos, ecpay-spec §5.2).
 UNSIGNED_KEYS = frozenset({"app_id", "thirdparty_id", "sign", "other_settle_params"})

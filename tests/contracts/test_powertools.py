@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.data_classes import (
     SQSEvent,
 )
 
+from douyin_pay.ecpay.notices import PaymentNotice, RefundNotice, SettleNotice, parse_callback
+from douyin_pay.ecpay.signing import callback_sign
 from douyin_pay.errors import MalformedCallbackError, SignatureError
-from douyin_pay.notices import PaymentNotice, RefundNotice, SettleNotice, parse_callback
-from douyin_pay.signing import callback_sign
 from local.events import lambda_context
 
-from .helpers import REPO, load_event, make_events
+from .event_files import REPO, load_event, make_events
 
 TOKEN = make_events().TEST_TOKEN
 

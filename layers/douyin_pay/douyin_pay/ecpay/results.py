@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from . import _fields as f
-from .errors import PlatformTransportError
+from .. import _fields as f
+from ..errors import PlatformTransportError
 from .notices import SettlePayeeAmount
 
 PAY_WAYS = {1: "WECHAT", 2: "ALIPAY", 3: "BANK_CARD", 10: "DOUYIN_PAY"}

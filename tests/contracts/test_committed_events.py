@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .helpers import EVENTS_DIR, REPO, make_events
+from .event_files import EVENTS_DIR, REPO, make_events
 
 GENERATED = make_events().generate()
 

@@ -1,4 +1,4 @@
-"""When to ask the platform again, and the queue that carries the question.
+"""When to ask the platform again: the reconcile backoff schedule per kind of object.
 
 The backoff schedule, written down (architecture.md "Reconcile"):
 
@@ -17,9 +17,8 @@ alarm fires, and leave the sweeper's index.
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ MAX_SQS_DELAY = 900
 RATE_LIMITED_MIN_DELAY = 60
 SUBMIT_LEASE = 60  # seconds a create/refund/settle request may hold its claim before others may take over
 SWEEP_SLACK = 600  # how late a reconcile step may run before the sweeper treats its message as lost
-MESSAGE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -60,51 +58,3 @@ SCHEDULES = {
     Kind.REFUND: Backoff(delays=(15, 30, 60, 120, 300, 600, 900), max_age=lambda item: 10 * DAY, max_attempts=1000),
     Kind.SETTLEMENT: Backoff(delays=(15, 30, 60, 120, 300, 600, 900), max_age=lambda item: 10 * DAY, max_attempts=1000),
 }
-
-
-@dataclass(frozen=True)
-class ReconcileMessage:
-    kind: Kind
-    ref: str
-
-    def body(self) -> str:
-        return json.dumps({"v": MESSAGE_VERSION, "kind": self.kind.value, "ref": self.ref}, separators=(",", ":"))
-
-    @classmethod
-    def parse(cls, body: str) -> ReconcileMessage:
-        """Raises ValueError for a body that is not one of ours (it then goes to the DLQ)."""
-        data = json.loads(body)
-        if not isinstance(data, dict) or not isinstance(data.get("ref"), str) or not data["ref"]:
-            raise ValueError("not a reconcile message")
-        return cls(kind=Kind(data.get("kind")), ref=data["ref"])
-
-
-class ReconcileQueue:
-    """Sends reconcile messages (one SQS call each, or one per ten in a batch)."""
-
-    def __init__(self, client: Any, queue_url: str, dlq_url: str | None = None) -> None:
-        self.client = client
-        self.queue_url = queue_url
-        self.dlq_url = dlq_url
-
-    def schedule(self, message: ReconcileMessage, delay: int) -> None:
-        self.client.send_message(
-            QueueUrl=self.queue_url, MessageBody=message.body(), DelaySeconds=max(0, min(MAX_SQS_DELAY, delay))
-        )
-
-    def schedule_now(self, messages: Iterable[ReconcileMessage]) -> int:
-        """Enqueue without delay, ten per call; returns how many were accepted."""
-        batch = list(messages)
-        sent = 0
-        for start in range(0, len(batch), 10):
-            entries = [{"Id": str(i), "MessageBody": m.body()} for i, m in enumerate(batch[start : start + 10])]
-            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            sent += len(response.get("Successful", []))
-        return sent
-
-    def park(self, message: ReconcileMessage, reason: str) -> None:
-        """Move an object that ran out of attempts to the dead-letter queue (an alarm watches it)."""
-        if not self.dlq_url:
-            raise RuntimeError("no dead-letter queue configured")
-        body = json.dumps({**json.loads(message.body()), "reason": reason}, separators=(",", ":"))
-        self.client.send_message(QueueUrl=self.dlq_url, MessageBody=body)

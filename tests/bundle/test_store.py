@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from douyin_pay.store import Store, TransactionFailed
+from douyin_pay.bundle.store import Store, TransactionFailed
 
 
 class Canceled(Exception):

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from douyin_pay import service
-from tests.fuzz.profile import fuzz
+from douyin_pay.bundle import service
+from tests.profile import fuzz
 
 # The field sets are the service's own (tests/openapi checks them against the document); the
 # required ones are spelled out: the service passes them as literals.

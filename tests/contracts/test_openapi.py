@@ -21,11 +21,12 @@ import jsonschema
 import pytest
 import yaml
 
-from douyin_pay import ConfigurationError, service
-from douyin_pay import validation as v
-from douyin_pay.http_io import MAX_BODY_BYTES, error_body
-from douyin_pay.signing import GO_WHITESPACE
-from douyin_pay.states import STATUSES, Kind
+from douyin_pay import ConfigurationError
+from douyin_pay.bundle import service
+from douyin_pay.bundle.api import MAX_BODY_BYTES, error_body
+from douyin_pay.bundle.states import STATUSES, Kind
+from douyin_pay.ecpay import validation as v
+from douyin_pay.ecpay.signing import GO_WHITESPACE
 from local.aws_resources import load_template
 from tests.bundle.harness import SALT, notice_body, payment_msg
 

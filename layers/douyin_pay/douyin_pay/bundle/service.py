@@ -21,11 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DouyinPayError, PlatformError, ValidationError
-from .notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice
-from .reconcile import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK, ReconcileMessage, ReconcileQueue
+from ..ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice
+from ..ecpay.signing import wire_value
+from ..errors import DouyinPayError, PlatformError, ValidationError
+from .queue import ReconcileMessage, ReconcileQueue
+from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
 from .settings import Settings
-from .signing import wire_value
 from .states import Kind, OrderStatus, RefundStatus, SettlementStatus, is_terminal
 from .store import (
     DUE_INDEX_ATTRS,
@@ -237,7 +238,7 @@ class PaymentService:
     # -- create ---------------------------------------------------------------------------------
 
     def create_order(self, body: object) -> Answer:
-        from .client import order_fields
+        from ..ecpay.client import order_fields
 
         raw = _request_fields(body, _ORDER_FIELDS, ("out_order_no", "total_amount", "subject", "body"))
         raw.setdefault("valid_time", DEFAULT_VALID_TIME)
@@ -255,7 +256,7 @@ class PaymentService:
         return self._submit(Kind.ORDER, ref, fields, record, endpoint="create_order")
 
     def create_refund(self, out_order_no: str, body: object) -> Answer:
-        from .client import refund_fields
+        from ..ecpay.client import refund_fields
 
         raw = _request_fields(body, _REFUND_FIELDS, ("out_refund_no", "refund_amount", "reason"))
         fields = refund_fields(out_order_no, **raw, notify_url=self._callback_url())
@@ -282,7 +283,7 @@ class PaymentService:
         )
 
     def create_settlement(self, out_order_no: str, body: object) -> Answer:
-        from .client import settle_fields
+        from ..ecpay.client import settle_fields
 
         raw = _request_fields(body, _SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
         fields = settle_fields(out_order_no=out_order_no, **raw, notify_url=self._callback_url())
@@ -779,7 +780,7 @@ _REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SET
 def _checked_ref(kind: Kind, ref: str) -> str:
     """A business number from a path: validated like the create routes validate it, so a key the
     table would refuse (DynamoDB keys are at most 2048 bytes) is a 400, never a 500."""
-    from .validation import business_no
+    from ..ecpay.validation import business_no
 
     return business_no(_REF_FIELD[kind], ref)
 

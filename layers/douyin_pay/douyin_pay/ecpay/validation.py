@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from .errors import ValidationError
+from ..errors import ValidationError
 from .signing import GO_WHITESPACE
 
 MIN_AMOUNT = 1

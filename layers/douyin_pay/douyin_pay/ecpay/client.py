@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import validation as v
-from .errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
-from .models import (
+from .results import (
     CreateOrderResult,
     OrderQueryResult,
     PlatformOrderResult,

@@ -28,7 +28,7 @@ from douyin_pay import (
     callback_sign,
     parse_callback,
 )
-from tests.fuzz.profile import FUZZ, fuzz
+from tests.profile import FUZZ, fuzz
 
 TOKENS = ("fuzz-token", "fuzz-previous-token")
 ENVELOPE_KEYS = ("msg", "msg_signature", "nonce", "timestamp", "type")
