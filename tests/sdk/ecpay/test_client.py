@@ -254,7 +254,7 @@ class TestQueries:
         body = assert_signed(stub.requests[0])
         assert body["query_type"] == 1
         [settlement] = result.settlements
-        assert settlement.settle_params[0].amount == 5
+        assert settlement.payees[0].amount == 5
         assert settlement.settle_way == "1"
 
     def test_query_return_by_either_number(self, stub):

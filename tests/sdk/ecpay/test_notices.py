@@ -343,7 +343,7 @@ class TestNoticeTypes:
         assert isinstance(notice, SettleFinishNotice)
         assert notice.out_order_no == "order-1"
         [item] = notice.auto_settle_list
-        assert item.settle_info[0].amount == 100
+        assert item.payees[0].amount == 100
         assert item.settled_at == "1700000002"
 
     def test_unknown_type_is_kept_as_generic(self):

@@ -15,10 +15,10 @@ from .notices import (
     RefundNotice,
     SettleFinishNotice,
     SettleNotice,
-    SettlePayeeAmount,
     parse_callback,
     verify_callback,
 )
+from .request_fields import SettlePayee
 from .results import (
     PAY_WAYS,
     CpsInfo,
@@ -34,6 +34,7 @@ from .results import (
     SettleResult,
     UnsettleAmountResult,
 )
+from .settlements import SettlePayeeAmount
 from .signing import UNSIGNED_KEYS, callback_sign, request_sign, wire_value
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
         SANDBOX_BASE_URL,
         EcpayClient,
         RetryPolicy,
-        SettlePayee,
     )
 
 # The client pulls in `requests` (~80 ms of cold start); a callback handler only verifies and
@@ -59,7 +59,6 @@ _CLIENT_NAMES = frozenset(
         "SANDBOX_BASE_URL",
         "EcpayClient",
         "RetryPolicy",
-        "SettlePayee",
     }
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
-from . import validation as v
+from . import validation as rules
+from .request_fields import optional, order_fields, refund_fields, settle_fields
 from .results import (
     CreateOrderResult,
     OrderQueryResult,
@@ -58,14 +59,6 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(query_attempts=1, mutation_attempts=1)
-
-
-@dataclass(frozen=True)
-class SettlePayee:
-    """A third-party payee of a settlement (not the seller, not the platform)."""
-
-    merchant_uid: str
-    amount: int
 
 
 def _check_base_url(base_url: str) -> str:
@@ -151,7 +144,7 @@ class EcpayClient:
 
     def query_order(self, out_order_no: str) -> OrderQueryResult:
         """支付结果查询."""
-        fields = {"out_order_no": v.business_no("out_order_no", out_order_no)}
+        fields = {"out_order_no": rules.business_no("out_order_no", out_order_no)}
         return self._call("query_order", fields, OrderQueryResult.from_response, query=True)
 
     # -- refunds --------------------------------------------------------------------------------
@@ -173,7 +166,7 @@ class EcpayClient:
 
     def query_refund(self, out_refund_no: str) -> RefundQueryResult:
         """退款结果查询."""
-        fields = {"out_refund_no": v.business_no("out_refund_no", out_refund_no)}
+        fields = {"out_refund_no": rules.business_no("out_refund_no", out_refund_no)}
         return self._call("query_refund", fields, RefundQueryResult.from_response, query=True)
 
     # -- settlements ----------------------------------------------------------------------------
@@ -192,22 +185,22 @@ class EcpayClient:
 
     def query_settle(self, out_settle_no: str) -> SettleQueryResult:
         """结算结果查询."""
-        fields = {"out_settle_no": v.business_no("out_settle_no", out_settle_no)}
+        fields = {"out_settle_no": rules.business_no("out_settle_no", out_settle_no)}
         return self._call("query_settle", fields, SettleQueryResult.from_response, query=True)
 
     def unsettle_amount(self, out_order_no: str, *, out_item_order_no: str | None = None) -> UnsettleAmountResult:
         """可分账余额查询."""
         fields = {
-            "out_order_no": v.business_no("out_order_no", out_order_no),
-            "out_item_order_no": _opt(v.business_no, "out_item_order_no", out_item_order_no),
+            "out_order_no": rules.business_no("out_order_no", out_order_no),
+            "out_item_order_no": optional(rules.business_no, "out_item_order_no", out_item_order_no),
         }
         return self._call("unsettle_amount", fields, UnsettleAmountResult.from_response, query=True)
 
     def query_platform_order(self, out_order_no: str, *, query_type: int = 1) -> PlatformOrderResult:
         """Settlements of an order, including automatic ones."""
         fields = {
-            "out_order_no": v.business_no("out_order_no", out_order_no),
-            "query_type": v.integer_range("query_type", query_type, 1, 99),
+            "out_order_no": rules.business_no("out_order_no", out_order_no),
+            "query_type": rules.integer_range("query_type", query_type, 1, 99),
         }
         return self._call("query_platform_order", fields, PlatformOrderResult.from_response, query=True)
 
@@ -226,15 +219,15 @@ class EcpayClient:
         notify_url: str | None = None,
     ) -> ReturnInfo:
         """发起退分账 from a payee of an earlier settlement (name it by ``settle_no`` or ``out_settle_no``)."""
-        name, value = v.exactly_one((("settle_no", settle_no), ("out_settle_no", out_settle_no)))
+        name, value = rules.exactly_one((("settle_no", settle_no), ("out_settle_no", out_settle_no)))
         fields = {
-            name: v.business_no(name, value),
-            "out_return_no": v.business_no("out_return_no", out_return_no),
-            "return_desc": v.text("return_desc", return_desc, max_chars=100),
-            "merchant_uid": v.merchant_uid("merchant_uid", merchant_uid),
-            "return_amount": v.amount("return_amount", return_amount),
-            "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-            "notify_url": _opt(v.https_url, "notify_url", notify_url),
+            name: rules.business_no(name, value),
+            "out_return_no": rules.business_no("out_return_no", out_return_no),
+            "return_desc": rules.text("return_desc", return_desc, max_chars=100),
+            "merchant_uid": rules.merchant_uid("merchant_uid", merchant_uid),
+            "return_amount": rules.amount("return_amount", return_amount),
+            "cp_extra": optional(rules.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
+            "notify_url": optional(rules.https_url, "notify_url", notify_url),
         }
         return self._call("create_return", fields, ReturnInfo.from_response, query=False)
 
@@ -243,8 +236,8 @@ class EcpayClient:
         if out_return_no is None and return_no is None:
             raise ValidationError("out_return_no / return_no", "at least one must be given", code="missing_field")
         fields = {
-            "out_return_no": _opt(v.business_no, "out_return_no", out_return_no),
-            "return_no": _opt(v.business_no, "return_no", return_no),
+            "out_return_no": optional(rules.business_no, "out_return_no", out_return_no),
+            "return_no": optional(rules.business_no, "return_no", return_no),
         }
         return self._call("query_return", fields, ReturnInfo.from_response, query=True)
 
@@ -321,93 +314,8 @@ class EcpayClient:
         return payload
 
 
-def order_fields(
-    out_order_no: str,
-    total_amount: int,
-    subject: str,
-    body: str,
-    valid_time: int,
-    *,
-    cp_extra: str | None = None,
-    notify_url: str | None = None,
-    disable_msg: int | None = None,
-    msg_page: str | None = None,
-    store_uid: str | None = None,
-    limit_pay_way: str | None = None,
-    expand_order_info: Mapping[str, int] | None = None,
-) -> dict[str, object]:
-    """Validated create_order fields (unset ones are None and left out of the body)."""
-    return {
-        "out_order_no": v.business_no("out_order_no", out_order_no),
-        "total_amount": v.amount("total_amount", total_amount),
-        "subject": v.text("subject", subject, max_chars=42, max_bytes=128),
-        "body": v.text("body", body, max_chars=42, max_bytes=128),
-        "valid_time": v.integer_range("valid_time", valid_time, v.MIN_VALID_TIME, v.MAX_VALID_TIME),
-        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-        "notify_url": _opt(v.https_url, "notify_url", notify_url),
-        "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
-        "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
-        "store_uid": _opt(v.text, "store_uid", store_uid, max_chars=64, required=False),
-        "limit_pay_way": _opt(v.limit_pay_way, "limit_pay_way", limit_pay_way),
-        "expand_order_info": _opt(v.expand_order_info, "expand_order_info", expand_order_info),
-    }
-
-
-def refund_fields(
-    out_order_no: str,
-    out_refund_no: str,
-    refund_amount: int,
-    reason: str,
-    *,
-    cp_extra: str | None = None,
-    notify_url: str | None = None,
-    disable_msg: int | None = None,
-    msg_page: str | None = None,
-    all_settle: int | None = None,
-) -> dict[str, object]:
-    """Validated create_refund fields."""
-    return {
-        "out_order_no": v.business_no("out_order_no", out_order_no),
-        "out_refund_no": v.business_no("out_refund_no", out_refund_no),
-        "reason": v.text("reason", reason, max_chars=100),
-        "refund_amount": v.amount("refund_amount", refund_amount),
-        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-        "notify_url": _opt(v.https_url, "notify_url", notify_url),
-        "disable_msg": _opt(v.flag, "disable_msg", disable_msg),
-        "msg_page": _opt(v.text, "msg_page", msg_page, max_chars=512, required=False),
-        "all_settle": _opt(v.flag, "all_settle", all_settle),
-    }
-
-
-def settle_fields(
-    out_settle_no: str,
-    out_order_no: str,
-    settle_desc: str,
-    *,
-    settle_params: Sequence[SettlePayee | Mapping[str, Any]] | None = None,
-    cp_extra: str | None = None,
-    notify_url: str | None = None,
-) -> dict[str, object]:
-    """Validated settle fields; ``settle_params`` is sent (and signed) as one JSON string."""
-    fields: dict[str, object] = {
-        "out_settle_no": v.business_no("out_settle_no", out_settle_no),
-        "out_order_no": v.business_no("out_order_no", out_order_no),
-        "settle_desc": v.text("settle_desc", settle_desc, max_chars=80),
-        "settle_params": _opt(v.settle_params, "settle_params", settle_params),
-        "cp_extra": _opt(v.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
-        "notify_url": _opt(v.https_url, "notify_url", notify_url),
-    }
-    if fields["settle_params"] is not None:
-        v.text("settle_params", wire_value("settle_params", fields["settle_params"]), max_chars=2048)
-    return fields
-
-
 _ENDPOINTS: dict[str, tuple[Callable[[Mapping[str, Any]], Any], bool]] = {
     "create_order": (CreateOrderResult.from_response, False),
     "create_refund": (RefundResult.from_response, False),
     "settle": (SettleResult.from_response, False),
 }
-
-
-def _opt[T](check: Callable[..., T], field: str, value: object, **kwargs: Any) -> T | None:
-    return None if value is None else check(field, value, **kwargs)

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
-from .. import _fields as f
+from .. import _fields as read
 from ..errors import ConfigurationError, MalformedCallbackError, SignatureError
+from .settlements import PlatformSettlement, read_settlement
 from .signing import callback_sign
 
 _REQUIRED_ENVELOPE = ("msg", "msg_signature", "nonce", "timestamp", "type")
@@ -101,23 +102,8 @@ class SettleNotice(Notice):
     message: str = ""
 
 
-@dataclass(frozen=True)
-class SettlePayeeAmount:
-    merchant_uid: str
-    amount: int
-
-
-@dataclass(frozen=True)
-class AutoSettlement:
-    settle_no: str
-    settle_plat_no: str
-    settle_status: str
-    settle_info: tuple[SettlePayeeAmount, ...]
-    service_charge: int | None
-    cps: int | None
-    created_at: str
-    settled_at: str
-    settle_way: str
+# A settlement the platform made by itself; the same model as query_platform_order reports.
+AutoSettlement = PlatformSettlement
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,95 +195,71 @@ def verify_callback(envelope: Mapping[str, str], tokens: str | Sequence[str]) ->
 def _payment(base: dict[str, Any], d: Mapping[str, Any]) -> PaymentNotice:
     return PaymentNotice(
         **base,
-        app_id=f.as_str(d, "appid", _malformed, required=True),
-        out_order_no=f.as_str(d, "cp_orderno", _malformed, required=True),
-        order_id=f.as_str(d, "order_id", _malformed),
-        total_amount=f.as_amount(d, "total_amount", _malformed, required=True),
-        status=f.as_str(d, "status", _malformed) or "SUCCESS",
-        way=f.as_way(d, "way", _malformed),
-        paid_at=f.as_int(d, "paid_at", _malformed),
-        cp_extra=f.as_str(d, "cp_extra", _malformed),
-        channel_no=f.as_str(d, "channel_no", _malformed),
-        channel_gateway_no=f.as_str(d, "channel_gateway_no", _malformed),
-        payment_order_no=f.as_str(d, "payment_order_no", _malformed),
-        out_channel_order_no=f.as_str(d, "out_channel_order_no", _malformed),
-        seller_uid=f.as_str(d, "seller_uid", _malformed),
-        extra=f.as_str(d, "extra", _malformed),
-        item_id=f.as_str(d, "item_id", _malformed),
-        message=f.as_str(d, "message", _malformed),
-        ec_pay_trade_no=f.as_str(d, "ec_pay_trade_no", _malformed),
+        app_id=read.as_str(d, "appid", _malformed, required=True),
+        out_order_no=read.as_str(d, "cp_orderno", _malformed, required=True),
+        order_id=read.as_str(d, "order_id", _malformed),
+        total_amount=read.as_amount(d, "total_amount", _malformed, required=True),
+        status=read.as_str(d, "status", _malformed) or "SUCCESS",
+        way=read.as_way(d, "way", _malformed),
+        paid_at=read.as_int(d, "paid_at", _malformed),
+        cp_extra=read.as_str(d, "cp_extra", _malformed),
+        channel_no=read.as_str(d, "channel_no", _malformed),
+        channel_gateway_no=read.as_str(d, "channel_gateway_no", _malformed),
+        payment_order_no=read.as_str(d, "payment_order_no", _malformed),
+        out_channel_order_no=read.as_str(d, "out_channel_order_no", _malformed),
+        seller_uid=read.as_str(d, "seller_uid", _malformed),
+        extra=read.as_str(d, "extra", _malformed),
+        item_id=read.as_str(d, "item_id", _malformed),
+        message=read.as_str(d, "message", _malformed),
+        ec_pay_trade_no=read.as_str(d, "ec_pay_trade_no", _malformed),
     )
 
 
 def _refund(base: dict[str, Any], d: Mapping[str, Any]) -> RefundNotice:
     return RefundNotice(
         **base,
-        app_id=f.as_str(d, "appid", _malformed, required=True),
-        out_refund_no=f.as_str(d, "cp_refundno", _malformed, required=True),
-        refund_amount=f.as_amount(d, "refund_amount", _malformed, required=True),
-        status=f.as_str(d, "status", _malformed, required=True),
-        refund_no=f.as_str(d, "refund_no", _malformed),
-        order_id=f.as_str(d, "order_id", _malformed),
-        is_all_settled=f.as_bool(d, "is_all_settled", _malformed),
-        refunded_at=f.as_int(d, "refunded_at", _malformed),
-        cp_extra=f.as_str(d, "cp_extra", _malformed),
-        message=f.as_str(d, "message", _malformed),
+        app_id=read.as_str(d, "appid", _malformed, required=True),
+        out_refund_no=read.as_str(d, "cp_refundno", _malformed, required=True),
+        refund_amount=read.as_amount(d, "refund_amount", _malformed, required=True),
+        status=read.as_str(d, "status", _malformed, required=True),
+        refund_no=read.as_str(d, "refund_no", _malformed),
+        order_id=read.as_str(d, "order_id", _malformed),
+        is_all_settled=read.as_bool(d, "is_all_settled", _malformed),
+        refunded_at=read.as_int(d, "refunded_at", _malformed),
+        cp_extra=read.as_str(d, "cp_extra", _malformed),
+        message=read.as_str(d, "message", _malformed),
     )
 
 
 def _settle(base: dict[str, Any], d: Mapping[str, Any]) -> SettleNotice:
     return SettleNotice(
         **base,
-        app_id=f.as_str(d, "app_id", _malformed, required=True),
-        out_settle_no=f.as_str(d, "cp_settle_no", _malformed, required=True),
-        status=f.as_str(d, "status", _malformed, required=True),
-        settle_amount=f.as_amount(d, "settle_amount", _malformed),
-        rake=f.as_amount(d, "rake", _malformed),
-        commission=f.as_amount(d, "commission", _malformed),
-        settle_no=f.as_str(d, "settle_no", _malformed),
-        out_order_no=f.as_str(d, "out_order_no", _malformed),
-        order_id=f.as_str(d, "order_id", _malformed),
-        settle_detail=f.as_str(d, "settle_detail", _malformed),
-        settled_at=f.as_int(d, "settled_at", _malformed),
-        channel_settle_id=f.as_str(d, "channel_settle_id", _malformed),
-        is_auto_settle=f.as_bool(d, "is_auto_settle", _malformed),
-        cp_extra=f.as_str(d, "cp_extra", _malformed),
-        message=f.as_str(d, "message", _malformed),
-    )
-
-
-def _auto_settlement(item: object) -> AutoSettlement:
-    if not isinstance(item, Mapping):
-        _malformed("auto_settle_list", "must hold objects")
-    payees = []
-    for payee in f.as_list(item, "settle_info", _malformed):
-        if not isinstance(payee, Mapping):
-            _malformed("settle_info", "must hold objects")
-        payees.append(
-            SettlePayeeAmount(
-                merchant_uid=f.as_str(payee, "merchant_uid", _malformed, required=True),
-                amount=f.as_amount(payee, "amount", _malformed, required=True),
-            )
-        )
-    return AutoSettlement(
-        settle_no=f.as_str(item, "settle_no", _malformed),
-        settle_plat_no=f.as_str(item, "settle_plat_no", _malformed),
-        settle_status=f.as_str(item, "settle_status", _malformed),
-        settle_info=tuple(payees),
-        service_charge=f.as_amount(item, "service_charge", _malformed),
-        cps=f.as_amount(item, "cps", _malformed),
-        created_at=f.as_str(item, "created_at", _malformed),
-        settled_at=f.as_str(item, "settled_at", _malformed),
-        settle_way=f.as_str(item, "settle_way", _malformed),
+        app_id=read.as_str(d, "app_id", _malformed, required=True),
+        out_settle_no=read.as_str(d, "cp_settle_no", _malformed, required=True),
+        status=read.as_str(d, "status", _malformed, required=True),
+        settle_amount=read.as_amount(d, "settle_amount", _malformed),
+        rake=read.as_amount(d, "rake", _malformed),
+        commission=read.as_amount(d, "commission", _malformed),
+        settle_no=read.as_str(d, "settle_no", _malformed),
+        out_order_no=read.as_str(d, "out_order_no", _malformed),
+        order_id=read.as_str(d, "order_id", _malformed),
+        settle_detail=read.as_str(d, "settle_detail", _malformed),
+        settled_at=read.as_int(d, "settled_at", _malformed),
+        channel_settle_id=read.as_str(d, "channel_settle_id", _malformed),
+        is_auto_settle=read.as_bool(d, "is_auto_settle", _malformed),
+        cp_extra=read.as_str(d, "cp_extra", _malformed),
+        message=read.as_str(d, "message", _malformed),
     )
 
 
 def _settle_finish(base: dict[str, Any], d: Mapping[str, Any]) -> SettleFinishNotice:
     return SettleFinishNotice(
         **base,
-        app_id=f.as_str(d, "ma_app_id", _malformed, required=True),
-        out_order_no=f.as_str(d, "out_order_id", _malformed, required=True),
-        auto_settle_list=tuple(_auto_settlement(i) for i in f.as_list(d, "auto_settle_list", _malformed)),
+        app_id=read.as_str(d, "ma_app_id", _malformed, required=True),
+        out_order_no=read.as_str(d, "out_order_id", _malformed, required=True),
+        auto_settle_list=tuple(
+            read_settlement(i, "settle_info", _malformed) for i in read.as_list(d, "auto_settle_list", _malformed)
+        ),
     )
 
 

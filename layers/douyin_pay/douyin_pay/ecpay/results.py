@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from .. import _fields as f
+from .. import _fields as read
 from ..errors import PlatformTransportError
-from .notices import SettlePayeeAmount
+from .settlements import PlatformSettlement, read_settlement
 
 PAY_WAYS = {1: "WECHAT", 2: "ALIPAY", 3: "BANK_CARD", 10: "DOUYIN_PAY"}
 
@@ -32,10 +32,10 @@ class CreateOrderResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> CreateOrderResult:
-        data = f.as_mapping(payload, "data", _unexpected)
+        data = read.as_mapping(payload, "data", _unexpected)
         return cls(
-            order_id=f.as_str(data, "order_id", _unexpected, required=True),
-            order_token=f.as_str(data, "order_token", _unexpected, required=True),
+            order_id=read.as_str(data, "order_id", _unexpected, required=True),
+            order_token=read.as_str(data, "order_token", _unexpected, required=True),
         )
 
 
@@ -68,29 +68,29 @@ class OrderQueryResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> OrderQueryResult:
-        info = f.as_mapping(payload, "payment_info", _unexpected)
+        info = read.as_mapping(payload, "payment_info", _unexpected)
         if not info:
             _unexpected("payment_info", "is missing")
         # The docs disagree on where cps_info sits (ecpay-spec §3.2); accept either place.
-        cps = f.as_mapping(payload, "cps_info", _unexpected) or f.as_mapping(info, "cps_info", _unexpected)
+        cps = read.as_mapping(payload, "cps_info", _unexpected) or read.as_mapping(info, "cps_info", _unexpected)
         return cls(
-            out_order_no=f.as_str(payload, "out_order_no", _unexpected),
-            order_id=f.as_str(payload, "order_id", _unexpected),
+            out_order_no=read.as_str(payload, "out_order_no", _unexpected),
+            order_id=read.as_str(payload, "order_id", _unexpected),
             payment=PaymentInfo(
-                total_fee=f.as_amount(info, "total_fee", _unexpected, required=True),
-                order_status=f.as_str(info, "order_status", _unexpected, required=True),
-                pay_time=f.as_str(info, "pay_time", _unexpected),
-                way=f.as_way(info, "way", _unexpected),
-                channel_no=f.as_str(info, "channel_no", _unexpected),
-                channel_gateway_no=f.as_str(info, "channel_gateway_no", _unexpected),
-                seller_uid=f.as_str(info, "seller_uid", _unexpected),
-                item_id=f.as_str(info, "item_id", _unexpected),
-                cp_extra=f.as_str(info, "cp_extra", _unexpected),
+                total_fee=read.as_amount(info, "total_fee", _unexpected, required=True),
+                order_status=read.as_str(info, "order_status", _unexpected, required=True),
+                pay_time=read.as_str(info, "pay_time", _unexpected),
+                way=read.as_way(info, "way", _unexpected),
+                channel_no=read.as_str(info, "channel_no", _unexpected),
+                channel_gateway_no=read.as_str(info, "channel_gateway_no", _unexpected),
+                seller_uid=read.as_str(info, "seller_uid", _unexpected),
+                item_id=read.as_str(info, "item_id", _unexpected),
+                cp_extra=read.as_str(info, "cp_extra", _unexpected),
             ),
             cps_info=CpsInfo(
-                share_amount=f.as_amount(cps, "share_amount", _unexpected),
-                douyin_id=f.as_str(cps, "douyin_id", _unexpected),
-                nickname=f.as_str(cps, "nickname", _unexpected),
+                share_amount=read.as_amount(cps, "share_amount", _unexpected),
+                douyin_id=read.as_str(cps, "douyin_id", _unexpected),
+                nickname=read.as_str(cps, "nickname", _unexpected),
             )
             if cps
             else None,
@@ -103,7 +103,7 @@ class RefundResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> RefundResult:
-        return cls(refund_no=f.as_str(payload, "refund_no", _unexpected))
+        return cls(refund_no=read.as_str(payload, "refund_no", _unexpected))
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,17 @@ class RefundQueryResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> RefundQueryResult:
-        info = f.as_mapping(payload, "refundInfo", _unexpected)
+        info = read.as_mapping(payload, "refundInfo", _unexpected)
         if not info:
             _unexpected("refundInfo", "is missing")
         return cls(
-            refund_no=f.as_str(info, "refund_no", _unexpected),
-            refund_amount=f.as_amount(info, "refund_amount", _unexpected, required=True),
-            refund_status=f.as_str(info, "refund_status", _unexpected, required=True),
-            refunded_at=f.as_int(info, "refunded_at", _unexpected),
-            is_all_settled=f.as_bool(info, "is_all_settled", _unexpected),
-            cp_extra=f.as_str(info, "cp_extra", _unexpected),
-            msg=f.as_str(info, "msg", _unexpected),
+            refund_no=read.as_str(info, "refund_no", _unexpected),
+            refund_amount=read.as_amount(info, "refund_amount", _unexpected, required=True),
+            refund_status=read.as_str(info, "refund_status", _unexpected, required=True),
+            refunded_at=read.as_int(info, "refunded_at", _unexpected),
+            is_all_settled=read.as_bool(info, "is_all_settled", _unexpected),
+            cp_extra=read.as_str(info, "cp_extra", _unexpected),
+            msg=read.as_str(info, "msg", _unexpected),
         )
 
 
@@ -138,7 +138,7 @@ class SettleResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> SettleResult:
-        return cls(settle_no=f.as_str(payload, "settle_no", _unexpected))
+        return cls(settle_no=read.as_str(payload, "settle_no", _unexpected))
 
 
 @dataclass(frozen=True)
@@ -155,19 +155,19 @@ class SettleQueryResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> SettleQueryResult:
-        info = f.as_mapping(payload, "settle_info", _unexpected)
+        info = read.as_mapping(payload, "settle_info", _unexpected)
         if not info:
             _unexpected("settle_info", "is missing")
         return cls(
-            settle_no=f.as_str(info, "settle_no", _unexpected),
-            settle_amount=f.as_amount(info, "settle_amount", _unexpected),
-            settle_status=f.as_str(info, "settle_status", _unexpected, required=True),
-            settle_detail=f.as_str(info, "settle_detail", _unexpected),
-            settled_at=f.as_int(info, "settled_at", _unexpected),
-            rake=f.as_amount(info, "rake", _unexpected),
-            commission=f.as_amount(info, "commission", _unexpected),
-            cp_extra=f.as_str(info, "cp_extra", _unexpected),
-            msg=f.as_str(info, "msg", _unexpected),
+            settle_no=read.as_str(info, "settle_no", _unexpected),
+            settle_amount=read.as_amount(info, "settle_amount", _unexpected),
+            settle_status=read.as_str(info, "settle_status", _unexpected, required=True),
+            settle_detail=read.as_str(info, "settle_detail", _unexpected),
+            settled_at=read.as_int(info, "settled_at", _unexpected),
+            rake=read.as_amount(info, "rake", _unexpected),
+            commission=read.as_amount(info, "commission", _unexpected),
+            cp_extra=read.as_str(info, "cp_extra", _unexpected),
+            msg=read.as_str(info, "msg", _unexpected),
         )
 
 
@@ -188,18 +188,18 @@ class ReturnInfo:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> ReturnInfo:
-        info = f.as_mapping(payload, "return_info", _unexpected)
+        info = read.as_mapping(payload, "return_info", _unexpected)
         return cls(
-            return_no=f.as_str(info, "return_no", _unexpected),
-            out_return_no=f.as_str(info, "out_return_no", _unexpected),
-            settle_no=f.as_str(info, "settle_no", _unexpected),
-            out_settle_no=f.as_str(info, "out_settle_no", _unexpected),
-            merchant_uid=f.as_str(info, "merchant_uid", _unexpected),
-            return_amount=f.as_amount(info, "return_amount", _unexpected),
-            return_status=f.as_str(info, "return_status", _unexpected),
-            fail_reason=f.as_str(info, "fail_reason", _unexpected),
-            finish_time=f.as_int(info, "finish_time", _unexpected),
-            cp_extra=f.as_str(info, "cp_extra", _unexpected),
+            return_no=read.as_str(info, "return_no", _unexpected),
+            out_return_no=read.as_str(info, "out_return_no", _unexpected),
+            settle_no=read.as_str(info, "settle_no", _unexpected),
+            out_settle_no=read.as_str(info, "out_settle_no", _unexpected),
+            merchant_uid=read.as_str(info, "merchant_uid", _unexpected),
+            return_amount=read.as_amount(info, "return_amount", _unexpected),
+            return_status=read.as_str(info, "return_status", _unexpected),
+            fail_reason=read.as_str(info, "fail_reason", _unexpected),
+            finish_time=read.as_int(info, "finish_time", _unexpected),
+            cp_extra=read.as_str(info, "cp_extra", _unexpected),
         )
 
 
@@ -213,25 +213,12 @@ class UnsettleAmountResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> UnsettleAmountResult:
-        data = f.as_mapping(payload, "data", _unexpected)
+        data = read.as_mapping(payload, "data", _unexpected)
         return cls(
-            out_order_no=f.as_str(data, "out_order_no", _unexpected),
-            unsettle_amount=f.as_amount(data, "unsettle_amount", _unexpected, required=True),
-            detail=f.as_mapping(data, "detail", _unexpected),
+            out_order_no=read.as_str(data, "out_order_no", _unexpected),
+            unsettle_amount=read.as_amount(data, "unsettle_amount", _unexpected, required=True),
+            detail=read.as_mapping(data, "detail", _unexpected),
         )
-
-
-@dataclass(frozen=True)
-class PlatformSettlement:
-    settle_no: str
-    out_settle_no: str
-    settle_params: tuple[SettlePayeeAmount, ...]
-    settle_way: str
-    settle_status: str
-    cps: int | None
-    service_charge: int | None
-    created_at: str
-    settled_at: str
 
 
 @dataclass(frozen=True)
@@ -242,30 +229,6 @@ class PlatformOrderResult:
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> PlatformOrderResult:
-        order = f.as_mapping(payload, "platform_order", _unexpected)
-        settlements = []
-        for item in f.as_list(order, "settle_info_list", _unexpected):
-            if not isinstance(item, Mapping):
-                _unexpected("settle_info_list", "must hold objects")
-            payees = tuple(
-                SettlePayeeAmount(
-                    merchant_uid=f.as_str(p, "merchant_uid", _unexpected),
-                    amount=f.as_amount(p, "amount", _unexpected, required=True),
-                )
-                for p in f.as_list(item, "settle_param_list", _unexpected)
-                if isinstance(p, Mapping) or _unexpected("settle_param_list", "must hold objects")
-            )
-            settlements.append(
-                PlatformSettlement(
-                    settle_no=f.as_str(item, "settle_no", _unexpected),
-                    out_settle_no=f.as_str(item, "out_settle_no", _unexpected),
-                    settle_params=payees,
-                    settle_way=f.as_str(item, "settle_way", _unexpected),
-                    settle_status=f.as_str(item, "settle_status", _unexpected),
-                    cps=f.as_amount(item, "cps", _unexpected),
-                    service_charge=f.as_amount(item, "service_charge", _unexpected),
-                    created_at=f.as_str(item, "created_at", _unexpected),
-                    settled_at=f.as_str(item, "settled_at", _unexpected),
-                )
-            )
-        return cls(settlements=tuple(settlements))
+        order = read.as_mapping(payload, "platform_order", _unexpected)
+        settlements = read.as_list(order, "settle_info_list", _unexpected)
+        return cls(settlements=tuple(read_settlement(i, "settle_param_list", _unexpected) for i in settlements))
