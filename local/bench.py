@@ -762,10 +762,10 @@ class OursEnvironment:
     """One execution environment of the callback's service layer (tests/bundle/harness.fresh_service)."""
 
     def __init__(self, bundle: Any) -> None:
-        from tests.bundle.harness import fresh_service
+        from tests.bundle.harness import fresh_callbacks
 
-        self.service = fresh_service(bundle, "callback")
-        self.client = self.service.store.client
+        self.callbacks = fresh_callbacks(bundle)
+        self.client = self.callbacks.ctx.store.client
         self.calls: Counter[str] = Counter()
         self.client.meta.events.register("before-call", self._count)
 
@@ -773,19 +773,21 @@ class OursEnvironment:
         self.calls[model.name] += 1
 
     def warm(self) -> None:
-        self.client.describe_table(TableName=self.service.store.table)
+        self.client.describe_table(TableName=self.callbacks.ctx.store.table)
         self.calls.clear()
 
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
     def handle(self, notice: Any) -> str:
-        return self.service.apply_notice(notice).outcome
+        from douyin_pay.bundle.platforms.ecpay import EcpayPlatform
+
+        return self.callbacks.apply(EcpayPlatform.construct(notice)).outcome
 
     def close(self) -> None:
         self.client.close()
-        if self.service.queue is not None:
-            self.service.queue.client.close()
+        if self.callbacks.ctx.queue is not None:
+            self.callbacks.ctx.queue.client.close()
 
 
 class BaselineEnvironment:

@@ -318,7 +318,7 @@ def generate() -> dict[str, dict[str, Any]]:
         "reconcile_batch.json": sqs_event(
             [
                 {
-                    "body": {"v": 1, "kind": "order", "ref": "demo-order-0001"},
+                    "body": {"v": 1, "kind": "order", "ref": "demo-order-0001", "protocol": "ecpay"},
                     "message_id": "2f6b1c3e-8a4d-4e5f-9b7a-1c2d3e4f5a01",
                     # sent by create-payment with DelaySeconds=900, received when it became visible
                     "sent_timestamp_ms": T_CREATE_PAYMENT * ms + 640,
@@ -326,7 +326,7 @@ def generate() -> dict[str, dict[str, Any]]:
                     "sender_id": "AROAEXAMPLECREATEPAY1:douyin-pay-CreatePaymentFunction-Q9W8E7R6T5Y4",
                 },
                 {
-                    "body": {"v": 1, "kind": "refund", "ref": "demo-refund-0001"},
+                    "body": {"v": 1, "kind": "refund", "ref": "demo-refund-0001", "protocol": "ecpay"},
                     "message_id": "2f6b1c3e-8a4d-4e5f-9b7a-1c2d3e4f5a02",
                     # re-enqueued by reconcile as attempt 2 with DelaySeconds=120
                     "sent_timestamp_ms": (T_BATCH - 120) * ms + 118,

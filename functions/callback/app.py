@@ -1,8 +1,9 @@
 """Douyin's callbacks (the public Function URL registered in the console).
 
-Order matters: size limit, then signature verification on the raw body — before any table I/O —
-then one atomic DynamoDB write that records the notice and moves state forward. A duplicate gets
-the success reply and changes nothing; a bad signature or body gets a 4xx and writes nothing.
+Order matters: size limit, then signature verification (by the protocol's adapter, on the headers
+and the raw body) — before any table I/O — then one atomic DynamoDB write that records the notice
+and moves state forward. A duplicate gets the success reply and changes nothing; a bad signature or
+body gets a 4xx and writes nothing.
 """
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,12 +11,11 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from douyin_pay import MalformedCallbackError, SignatureError, parse_callback
 from douyin_pay.bundle import runtime
 from douyin_pay.bundle.api import install_error_handling, json_response, raw_body
+from douyin_pay.errors import MalformedCallbackError, SignatureError
 
 MAX_CALLBACK_BYTES = 16 * 1024  # real notices are about 1 KB
-SUCCESS = {"err_no": 0, "err_tips": "success"}
 
 logger = Logger()
 metrics = Metrics()
@@ -25,9 +25,10 @@ install_error_handling(app, logger, metrics)
 
 @app.post("/")
 def receive_notice():
-    body = raw_body(app.current_event.raw_event, limit=MAX_CALLBACK_BYTES)
+    event = app.current_event.raw_event
+    body = raw_body(event, limit=MAX_CALLBACK_BYTES)
     try:
-        notice = parse_callback(body, runtime.callback_tokens())
+        delivery = runtime.callbacks().receive(event.get("headers") or {}, body)
     except SignatureError:
         metrics.add_metric(name="CallbackSignatureRejected", unit=MetricUnit.Count, value=1)
         logger.warning("callback rejected: signature does not verify")
@@ -36,14 +37,15 @@ def receive_notice():
         metrics.add_metric(name="CallbackMalformed", unit=MetricUnit.Count, value=1)
         logger.warning("callback rejected: malformed", extra={"field": exc.field})
         return json_response(400, {"err_no": 400, "err_tips": "malformed callback"})
-    result = runtime.service("callback").apply_notice(notice)
-    metrics.add_metric(name=f"Notice_{result.outcome}", unit=MetricUnit.Count, value=1)
+    result = delivery.result
+    metrics.add_metric(name=f"Notice_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    where = {"type": delivery.notice.type, "ref": result.ref, "outcome": result.outcome.value}
     if result.anomaly:
         metrics.add_metric(name="NoticeMismatch", unit=MetricUnit.Count, value=1)
-        logger.error("notice does not match the stored object", extra={"ref": result.ref, "outcome": result.outcome})
+        logger.error("notice does not match the stored object", extra=where)
     else:
-        logger.info("notice handled", extra={"type": notice.type, "ref": result.ref, "outcome": result.outcome})
-    return json_response(200, SUCCESS)
+        logger.info("notice handled", extra=where)
+    return json_response(delivery.reply.status, delivery.reply.body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)

@@ -19,7 +19,7 @@ install_error_handling(app, logger, metrics)
 
 @app.post("/payments")
 def create_payment():
-    answer = runtime.service().create_order(json_body(app.current_event.raw_event))
+    answer = runtime.submissions().create_order(json_body(app.current_event.raw_event))
     metrics.add_metric(name="PaymentCreated" if answer.created else "PaymentReplayed", unit=MetricUnit.Count, value=1)
     logger.info("payment answered", extra={"out_order_no": answer.view["out_order_no"], "replay": not answer.created})
     return json_response(201 if answer.created else 200, answer.view)

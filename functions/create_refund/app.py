@@ -20,7 +20,7 @@ install_error_handling(app, logger, metrics)
 
 @app.post("/payments/<out_order_no>/refunds")
 def create_refund(out_order_no: str):
-    answer = runtime.service().create_refund(path_param(out_order_no), json_body(app.current_event.raw_event))
+    answer = runtime.submissions().create_refund(path_param(out_order_no), json_body(app.current_event.raw_event))
     metrics.add_metric(name="RefundCreated" if answer.created else "RefundReplayed", unit=MetricUnit.Count, value=1)
     logger.info("refund answered", extra={"out_refund_no": answer.view["out_refund_no"], "replay": not answer.created})
     return json_response(201 if answer.created else 200, answer.view)

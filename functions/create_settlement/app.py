@@ -19,7 +19,7 @@ install_error_handling(app, logger, metrics)
 
 @app.post("/payments/<out_order_no>/settlements")
 def create_settlement(out_order_no: str):
-    answer = runtime.service().create_settlement(path_param(out_order_no), json_body(app.current_event.raw_event))
+    answer = runtime.submissions().create_settlement(path_param(out_order_no), json_body(app.current_event.raw_event))
     metrics.add_metric(
         name="SettlementCreated" if answer.created else "SettlementReplayed", unit=MetricUnit.Count, value=1
     )

@@ -22,9 +22,9 @@ install_error_handling(app, logger, metrics)
 def _read(kind: Kind, ref: str):
     ref = path_param(ref)
     refresh = (app.current_event.get_query_string_value("refresh") or "").lower() in ("true", "1")
-    service = runtime.service()
+    queries = runtime.queries()
     metrics.add_metric(name="ObjectRefreshed" if refresh else "ObjectRead", unit=MetricUnit.Count, value=1)
-    return json_response(200, service.refresh(kind, ref) if refresh else service.get(kind, ref))
+    return json_response(200, queries.refresh(kind, ref) if refresh else queries.get(kind, ref))
 
 
 @app.get("/payments/<out_order_no>")

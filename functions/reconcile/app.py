@@ -42,12 +42,13 @@ def _handler(context, pacer: _Pacer):
         logger.append_keys(message_id=record.message_id)  # correlates the step with its SQS message
         message = ReconcileMessage.parse(record.body)
         pacer.wait()
-        outcome = runtime.service("reconcile").reconcile(message)
-        metrics.add_metric(name=f"Reconcile_{outcome.split(':')[0]}", unit=MetricUnit.Count, value=1)
-        if outcome in ("exhausted", "mismatch"):
-            logger.error("reconciliation parked", extra={"kind": message.kind, "ref": message.ref, "outcome": outcome})
+        result = runtime.reconciler().reconcile(message)
+        metrics.add_metric(name=f"Reconcile_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+        where = {"kind": message.kind, "ref": message.ref, "outcome": result.outcome.value, "status": result.status}
+        if result.outcome.parked:
+            logger.error("reconciliation parked", extra=where)
         else:
-            logger.info("reconcile step", extra={"kind": message.kind, "ref": message.ref, "outcome": outcome})
+            logger.info("reconcile step", extra=where)
 
     return handle
 

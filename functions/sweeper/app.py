@@ -14,7 +14,7 @@ metrics = Metrics()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event, context):
-    swept = runtime.service("sweeper").sweep()
+    swept = runtime.reconciler().sweep()
     metrics.add_metric(name="SweptObjects", unit=MetricUnit.Count, value=swept)
     logger.info("sweep done", extra={"enqueued": swept})
     return {"enqueued": swept}

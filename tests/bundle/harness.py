@@ -291,14 +291,16 @@ def environment(resources: Resources, base_url: str) -> dict[str, str]:
     return env
 
 
-def fresh_service(bundle: Bundle, purpose: str = "callback") -> Any:
-    """A service with its own boto3 clients: what another execution environment would have."""
+def fresh_callbacks(bundle: Bundle) -> Any:
+    """The callback use case with its own boto3 clients: what another execution environment would have."""
+    from douyin_pay.bundle.callbacks import Callbacks
+    from douyin_pay.bundle.context import Context
     from douyin_pay.bundle.queue import ReconcileQueue
-    from douyin_pay.bundle.service import PaymentService
     from douyin_pay.bundle.settings import Settings
     from douyin_pay.bundle.store import Store
 
     settings = Settings.from_env()
     store = Store(settings.table_name, bundle.session.client("dynamodb"))
     queue = ReconcileQueue(bundle.session.client("sqs"), settings.queue_url, settings.dlq_url)
-    return PaymentService(settings, store, client=lambda: runtime.platform_client(purpose), queue=queue)
+    platforms = runtime.platforms(runtime.API_QUERY_ATTEMPTS)
+    return Callbacks(Context(settings, store, platforms, queue=queue, clock=lambda: runtime.now()))

@@ -23,16 +23,16 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from douyin_pay.bundle import service
+from douyin_pay.bundle.platforms import ecpay as ecpay_adapter
 from tests.profile import fuzz
 
 # The field sets are the service's own (tests/openapi checks them against the document); the
 # required ones are spelled out: the service passes them as literals.
-ORDER_FIELDS = service._ORDER_FIELDS
+ORDER_FIELDS = ecpay_adapter.ORDER_FIELDS
 ORDER_REQUIRED = ("out_order_no", "total_amount", "subject", "body")
-REFUND_FIELDS = service._REFUND_FIELDS
+REFUND_FIELDS = ecpay_adapter.REFUND_FIELDS
 REFUND_REQUIRED = ("out_refund_no", "refund_amount", "reason")
-SETTLE_FIELDS = service._SETTLE_FIELDS
+SETTLE_FIELDS = ecpay_adapter.SETTLE_FIELDS
 SETTLE_REQUIRED = ("out_settle_no", "settle_desc")
 FLAGS = {"disable_msg", "all_settle"}
 ID_FIELD = {

@@ -6,11 +6,9 @@ import threading
 
 import pytest
 
-from douyin_pay import parse_callback
 from tests.bundle.harness import (
     OLD_TOKEN,
-    TOKEN,
-    fresh_service,
+    fresh_callbacks,
     notice_body,
     payment_msg,
     refund_msg,
@@ -70,10 +68,10 @@ class TestPaymentNotice:
 
         def environment() -> None:
             try:
-                service = fresh_service(bundle)
-                notice = parse_callback(body, [TOKEN])
+                callbacks = fresh_callbacks(bundle)
+                notice = callbacks.ctx.platforms.default.read_notice({}, body)
                 barrier.wait()
-                outcomes.append(service.apply_notice(notice).outcome)
+                outcomes.append(callbacks.apply(notice).outcome)
             except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
                 errors.append(exc)
 
@@ -128,11 +126,12 @@ class TestPaymentNotice:
     def test_late_payment_after_expiry_is_a_conflict_never_a_success(self, bundle):
         bundle.create_payment(ORDER)
         from douyin_pay.bundle import runtime
+        from douyin_pay.bundle.observations import apply_observation
+        from douyin_pay.bundle.platforms.base import Observation
         from douyin_pay.bundle.states import Kind
-        from douyin_pay.bundle.transitions import Observation
 
-        service = runtime.service()
-        service._apply_observation(Observation(Kind.ORDER, "order-1", "EXPIRED"), bundle.item("ORDER#order-1", "ORDER"))
+        expired = Observation(Kind.ORDER, "order-1", "EXPIRED")
+        apply_observation(runtime.store(), expired, bundle.item("ORDER#order-1", "ORDER"), int(bundle.clock()))
         status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
         assert status == 200
         _, order = bundle.get("payments", "order-1")

@@ -108,8 +108,11 @@ def test_throttled_reconcile_step_is_redelivered(bundle, operation):
 
 
 def short_platform_timeout(monkeypatch) -> None:
-    monkeypatch.setattr(runtime, "PLATFORM_READ_TIMEOUT", 0.3)
-    monkeypatch.setattr(runtime, "_clients", {})  # the next platform client is built with it
+    from douyin_pay.bundle.platforms import ecpay as ecpay_adapter
+
+    monkeypatch.setattr(ecpay_adapter, "PLATFORM_READ_TIMEOUT", 0.3)
+    for adapters in runtime._platforms.values():
+        adapters.close()  # the next platform client is built with it
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:

@@ -45,7 +45,7 @@ class TestOrders:
         # One reconcile step for a pending object: read, update bookkeeping, re-enqueue.
         assert bundle.calls.count() == {"GetItem": 1, "UpdateItem": 1, "SendMessage": 1}
         [sent] = bundle.calls.sent()
-        assert json.loads(sent["MessageBody"]) == {"v": 1, "kind": "order", "ref": "order-1"}
+        assert json.loads(sent["MessageBody"]) == {"v": 1, "kind": "order", "ref": "order-1", "protocol": "ecpay"}
         assert 108 <= sent["DelaySeconds"] <= 132  # second step: 120 s ± 10 %
         order = bundle.item("ORDER#order-1", "ORDER")
         assert order["reconcile_attempts"] == 1
@@ -175,7 +175,7 @@ class TestNothingIsStranded:
         bundle.advance(OVERDUE)
         assert bundle.sweep() == {"enqueued": 1}
         [sent] = bundle.queued()
-        assert json.loads(sent["Body"]) == {"v": 1, "kind": "order", "ref": "order-1"}
+        assert json.loads(sent["Body"]) == {"v": 1, "kind": "order", "ref": "order-1", "protocol": "ecpay"}
         bundle.reconcile([sent["Body"]])
         assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
         assert bundle.sweep() == {"enqueued": 0}

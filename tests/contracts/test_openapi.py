@@ -1,5 +1,5 @@
 """docs/openapi.yaml against the bundle as it behaves: the routes of template.yaml, the field sets and
-limits of douyin_pay.service / validation, the examples, and the bodies the real handlers return
+limits of the ecpay adapter / validation, the examples, and the bodies the real handlers return
 (through the in-process bundle: moto + the Douyin simulator).
 
 Response bodies are checked with ``jsonschema`` (a pinned dependency of the dev environment) after
@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from douyin_pay import ConfigurationError
-from douyin_pay.bundle import service
+from douyin_pay.bundle import views
 from douyin_pay.bundle.api import MAX_BODY_BYTES, error_body
+from douyin_pay.bundle.platforms import ecpay as ecpay_adapter
 from douyin_pay.bundle.states import STATUSES, Kind
 from douyin_pay.ecpay import validation as v
 from douyin_pay.ecpay.signing import GO_WHITESPACE
@@ -35,9 +36,13 @@ SPEC: dict[str, Any] = yaml.safe_load((REPO / "docs" / "openapi.yaml").read_text
 
 CREATE_ROUTES = {
     # route key: (request schema, the service's allowed fields, body key of the created object)
-    "POST /payments": ("CreatePaymentRequest", service._ORDER_FIELDS, "out_order_no"),
-    "POST /payments/{out_order_no}/refunds": ("CreateRefundRequest", service._REFUND_FIELDS, "out_refund_no"),
-    "POST /payments/{out_order_no}/settlements": ("CreateSettlementRequest", service._SETTLE_FIELDS, "out_settle_no"),
+    "POST /payments": ("CreatePaymentRequest", ecpay_adapter.ORDER_FIELDS, "out_order_no"),
+    "POST /payments/{out_order_no}/refunds": ("CreateRefundRequest", ecpay_adapter.REFUND_FIELDS, "out_refund_no"),
+    "POST /payments/{out_order_no}/settlements": (
+        "CreateSettlementRequest",
+        ecpay_adapter.SETTLE_FIELDS,
+        "out_settle_no",
+    ),
 }
 GET_ROUTES = {
     "payments": "GET /payments/{out_order_no}",
@@ -169,12 +174,12 @@ def test_request_fields_are_the_services():
 
 
 def test_response_objects_are_the_service_views():
-    extras = {"error", "anomalies", "reconcile_state"}  # added by view() when the item has them
+    extras = {"error", "anomalies", "reconcile_state", "protocol"}  # added by view() (the first three when set)
     schemas = SPEC["components"]["schemas"]
     for name, kind in (("Order", Kind.ORDER), ("Refund", Kind.REFUND), ("Settlement", Kind.SETTLEMENT)):
-        expected = set(service._VIEW_FIELDS[kind]) | extras
+        expected = set(views._VIEW_FIELDS[kind]) | extras
         if kind is Kind.ORDER:
-            expected.add("refunded_or_pending_amount")  # view() adds it to a PAID order
+            expected |= {"refunded_or_pending_amount", "pay_params"}  # a PAID order; a payable one
         assert set(schemas[name]["properties"]) == expected, name
         assert schemas[name]["additionalProperties"] is False
         statuses = {s.value for s in STATUSES[kind]}
@@ -198,7 +203,7 @@ def test_limits_are_the_validation_constants():
     assert (schemas["Fen"]["minimum"], schemas["Fen"]["maximum"]) == (v.MIN_AMOUNT, v.MAX_AMOUNT)
     valid_time = schemas["CreatePaymentRequest"]["properties"]["valid_time"]
     assert (valid_time["minimum"], valid_time["maximum"]) == (v.MIN_VALID_TIME, v.MAX_VALID_TIME)
-    assert valid_time["default"] == service.DEFAULT_VALID_TIME
+    assert valid_time["default"] == ecpay_adapter.DEFAULT_VALID_TIME
     assert schemas["CreateSettlementRequest"]["properties"]["settle_params"]["maxItems"] == v.MAX_SETTLE_PAYEES
     assert schemas["BusinessNo"]["pattern"] == "^" + v._BUSINESS_NO.pattern.replace(r"_\-*", "_*-") + "$"
     assert deref(schemas["Payee"]["properties"]["merchant_uid"])["pattern"] == "^" + v._MERCHANT_UID.pattern + "$"

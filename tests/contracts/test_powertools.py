@@ -259,8 +259,8 @@ def test_reconcile_batch_parses_as_sqs() -> None:
     event = SQSEvent(load_event("reconcile_batch.json"))
     records = list(event.records)
     assert [r.json_body for r in records] == [
-        {"v": 1, "kind": "order", "ref": "demo-order-0001"},
-        {"v": 1, "kind": "refund", "ref": "demo-refund-0001"},
+        {"v": 1, "kind": "order", "ref": "demo-order-0001", "protocol": "ecpay"},
+        {"v": 1, "kind": "refund", "ref": "demo-refund-0001", "protocol": "ecpay"},
     ]
     for record in records:
         assert record.event_source == "aws:sqs"

@@ -1,4 +1,4 @@
-"""HTTP shaping shared by the API handlers: JSON bodies in, JSON answers and errors out.
+"""The HTTP contract of the bundle's API: request bodies in, JSON answers and typed errors out.
 
 Every failure a caller can cause is a 4xx with a machine-readable ``code``; platform trouble is a
 502/503 with ``retryable``; an unexpected fault is a 500 ``internal_error`` that logs but never
@@ -8,15 +8,85 @@ echoes the exception (it could carry request data).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from ..errors import ConfigurationError, UnsignableValueError, ValidationError
-from .service import ApiError
+from ..errors import ConfigurationError, DouyinPayError, PlatformError, UnsignableValueError, ValidationError
+from .states import Kind
 
 MAX_BODY_BYTES = 64 * 1024  # API requests are small; anything larger is a mistake or abuse
+
+
+class ApiError(DouyinPayError):
+    """A failure with an HTTP meaning: ``status``, a stable ``code`` and whether to retry."""
+
+    def __init__(self, status: int, code: str, message: str, *, retryable: bool = False, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "retryable": self.retryable, **self.extra}
+
+
+def not_found(kind: Kind, ref: str) -> ApiError:
+    return ApiError(404, f"{kind.value}_not_found", f"no {kind.value} {ref!r}")
+
+
+def in_progress(message: str) -> ApiError:
+    """Another request holds the object right now: the same request may be retried."""
+    return ApiError(409, "request_in_progress", message, retryable=True)
+
+
+def platform_failure(exc: PlatformError) -> ApiError:
+    if exc.retryable:
+        return ApiError(
+            503,
+            "platform_unavailable",
+            "the platform did not answer; retry the identical request",
+            retryable=True,
+            err_no=exc.err_no,
+            err_tips=exc.err_tips or None,
+        )
+    return ApiError(
+        502,
+        "platform_rejected",
+        "the platform refused the request; use a new business number",
+        retryable=False,
+        err_no=exc.err_no,
+        err_tips=exc.err_tips or None,
+    )
+
+
+def request_fields(body: object, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a create request body: only ``allowed`` ones, every ``required`` one present;
+    JSON nulls are dropped (an absent optional field)."""
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object", code="invalid_body")
+    for key in body:
+        if key == "notify_url":
+            raise ValidationError(key, "is always this bundle's callback URL and cannot be set", code="unknown_field")
+        if key not in allowed:
+            raise ValidationError(key, "is not a field of this request", code="unknown_field")
+    for key in required:
+        if body.get(key) is None:  # absent or JSON null
+            raise ValidationError(key, "is required", code="missing_field")
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def request_hash(fields: Mapping[str, Any]) -> str:
+    """Identifies a create request: the same fields → the same answer, other fields → 409."""
+    canonical = json.dumps(
+        {k: v for k, v in fields.items() if v is not None}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def raw_body(event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> bytes:
@@ -112,3 +182,19 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
     except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape, stay valid JSON
         text = json.dumps(body, separators=(",", ":"))
     return Response(status_code=status, content_type="application/json", body=text, headers=dict(headers or {}))
+
+
+# Business numbers in a path are checked before they reach the table (a DynamoDB key is at most
+# 2048 bytes: a longer one would be a 500). The rule is the create routes' rule, stated again here
+# because a read does not know its object's protocol until it has read it.
+_BUSINESS_NO = re.compile(r"[0-9A-Za-z_\-*]{1,64}")
+_REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SETTLEMENT: "out_settle_no"}
+
+
+def checked_ref(kind: Kind, ref: str) -> str:
+    """A business number from a path, validated like the create routes validate it."""
+    if not isinstance(ref, str) or not _BUSINESS_NO.fullmatch(ref):
+        raise ValidationError(
+            _REF_FIELD[kind], "must be 1-64 characters of 0-9 A-Z a-z _ - *", code="invalid_business_no"
+        )
+    return ref

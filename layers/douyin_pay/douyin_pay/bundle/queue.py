@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
 from .schedule import MAX_SQS_DELAY
 from .states import Kind
 
@@ -21,9 +22,13 @@ MESSAGE_VERSION = 1
 class ReconcileMessage:
     kind: Kind
     ref: str
+    protocol: PaymentProtocol = LEGACY_PROTOCOL
 
     def body(self) -> str:
-        return json.dumps({"v": MESSAGE_VERSION, "kind": self.kind.value, "ref": self.ref}, separators=(",", ":"))
+        return json.dumps(
+            {"v": MESSAGE_VERSION, "kind": self.kind.value, "ref": self.ref, "protocol": self.protocol.value},
+            separators=(",", ":"),
+        )
 
     @classmethod
     def parse(cls, body: str) -> ReconcileMessage:
@@ -31,7 +36,8 @@ class ReconcileMessage:
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("ref"), str) or not data["ref"]:
             raise ValueError("not a reconcile message")
-        return cls(kind=Kind(data.get("kind")), ref=data["ref"])
+        # A message sent before messages named their protocol is ecpay's (protocol_of).
+        return cls(kind=Kind(data.get("kind")), ref=data["ref"], protocol=protocol_of(data.get("protocol")))
 
 
 class ReconcileQueue:

@@ -1,19 +1,25 @@
 """Per-execution-environment wiring for the Lambda handlers: settings, AWS clients, the platform
-client and the service, each built once, lazily, on the path that needs it (the callback never
-imports ``requests``; nothing talks to SQS unless it sends)."""
+adapters and one factory per use case, each built once, lazily, on the path that needs it (the
+callback never imports ``requests`` and builds no SQS client; a read builds no SQS client either)."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .callbacks import Callbacks
+from .context import Context
+from .platforms import Platforms
+from .platforms.base import PaymentProtocol
+from .platforms.ecpay import EcpayPlatform
+from .queries import Queries
 from .queue import ReconcileQueue
-from .service import PaymentService
-from .settings import Secrets, Settings, load_secrets
+from .reconciler import Reconciler
+from .settings import Settings, load_secret
 from .store import Store
+from .submissions import Submissions
 
 # Lambda's own deadline is 10-60 s; keep each AWS call short and let standard retry mode absorb
 # throttling (DynamoDB ProvisionedThroughputExceeded, SQS throttles) a few times.
@@ -23,8 +29,13 @@ _BOTO_CONFIG: dict[str, Any] = {
     "read_timeout": 5,
 }
 
+# Query attempts inside one call to the platform: the API retries a query once (a person is
+# waiting); reconciliation never does (the queue is the retry).
+API_QUERY_ATTEMPTS = 2
+QUEUED_QUERY_ATTEMPTS = 1
 
-# The service reads time through this, so the local stack and tests can move time forward.
+
+# The use cases read time through this, so the local stack and tests can move time forward.
 now: Callable[[], float] = time.time
 
 
@@ -47,13 +58,9 @@ def aws_client(service_name: str) -> Any:
     return client
 
 
-def secrets() -> Secrets:
+def secret() -> Mapping[str, Any]:
     """Cached by Powertools Parameters for five minutes, so a rotation is picked up."""
-    return load_secrets(settings().secret_id)
-
-
-def callback_tokens() -> tuple[str, ...]:
-    return secrets().tokens
+    return load_secret(settings().secret_id)
 
 
 @functools.cache
@@ -67,48 +74,50 @@ def queue() -> ReconcileQueue | None:
     return ReconcileQueue(aws_client("sqs"), s.queue_url, s.dlq_url) if s.queue_url else None
 
 
-_clients: dict[tuple[str, str], Any] = {}
-# Read timeout of platform calls: with one query retry it stays inside a 20 s API function timeout.
-PLATFORM_READ_TIMEOUT = 8.0
+_platforms: dict[int, Platforms] = {}
 
 
-def platform_client(purpose: str = "api") -> Any:
-    """An EcpayClient for the current SALT. ``purpose`` "api" retries a query once and never a
-    mutation inside the request (the caller retries on 503); "reconcile" never retries (the
-    queue is the retry)."""
-    from ..ecpay.client import DEFAULT_TIMEOUT, EcpayClient, RetryPolicy
-
-    salt = secrets().salt
-    key = (purpose, hashlib.sha256(salt.encode()).hexdigest())
-    client = _clients.get(key)
-    if client is None:
+def platforms(query_attempts: int) -> Platforms:
+    """The adapters, by how often a query may be tried inside one call."""
+    found = _platforms.get(query_attempts)
+    if found is None:
         s = settings()
-        retry = RetryPolicy(query_attempts=2 if purpose == "api" else 1, mutation_attempts=1)
-        client = EcpayClient(
-            s.app_id,
-            salt,
-            thirdparty_id=s.thirdparty_id,
-            base_url=s.base_url,
-            timeout=(DEFAULT_TIMEOUT[0], PLATFORM_READ_TIMEOUT),
-            retry=retry,
-        )
-        for old in _clients.values():  # an old SALT's client is never needed again
-            old.close()
-        _clients.clear()
-        _clients[key] = client
-    return client
+        factories = {
+            PaymentProtocol.ECPAY: lambda: EcpayPlatform(s, secret=secret, query_attempts=query_attempts),
+        }
+        found = _platforms[query_attempts] = Platforms(factories, default=s.protocol)
+    return found
+
+
+def _context(query_attempts: int, *, sends: bool) -> Context:
+    return Context(
+        settings(),
+        store(),
+        platforms(query_attempts),
+        queue=queue() if sends else None,
+        clock=lambda: now(),
+    )
 
 
 @functools.cache
-def service(purpose: str = "api") -> PaymentService:
-    """``purpose``: "api", "reconcile" or "callback" (which never sends to SQS, so builds no SQS client)."""
-    return PaymentService(
-        settings(),
-        store(),
-        client=lambda: platform_client(purpose),
-        queue=None if purpose == "callback" else queue(),
-        clock=lambda: now(),
-    )
+def submissions() -> Submissions:
+    return Submissions(_context(API_QUERY_ATTEMPTS, sends=True))
+
+
+@functools.cache
+def queries() -> Queries:
+    return Queries(_context(API_QUERY_ATTEMPTS, sends=False))
+
+
+@functools.cache
+def callbacks() -> Callbacks:
+    return Callbacks(_context(API_QUERY_ATTEMPTS, sends=False))
+
+
+@functools.cache
+def reconciler() -> Reconciler:
+    """For the reconcile consumer and the sweeper."""
+    return Reconciler(_context(QUEUED_QUERY_ATTEMPTS, sends=True))
 
 
 def reset() -> None:
@@ -117,11 +126,11 @@ def reset() -> None:
     for client in _aws.values():
         client.close()
     _aws.clear()
-    for cached in (settings, store, queue, service):
+    for adapters in _platforms.values():
+        adapters.close()
+    _platforms.clear()
+    for cached in (settings, store, queue, submissions, queries, callbacks, reconciler):
         cached.cache_clear()
-    for platform in _clients.values():
-        platform.close()
-    _clients.clear()
     try:
         from aws_lambda_powertools.utilities.parameters import base
     except ImportError:  # pragma: no cover - Powertools is in the layer

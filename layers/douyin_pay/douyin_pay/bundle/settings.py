@@ -1,14 +1,16 @@
 """Configuration of the bundle's functions: plain settings from the environment the template sets,
-secrets (SALT, tokens) from Secrets Manager through Powertools Parameters — never from the
+secrets (the platform's keys) from Secrets Manager through Powertools Parameters — never from the
 environment, and never in a log line or an error message."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigurationError
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol
 
 PRODUCTION = "production"
 SANDBOX = "sandbox"
@@ -27,6 +29,7 @@ class Settings:
     callback_url: str | None = None
     # Only for the local stack and tests: point the client at a simulator on loopback.
     base_url_override: str | None = None
+    protocol: PaymentProtocol = LEGACY_PROTOCOL  # the protocol new orders are created with
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -49,46 +52,28 @@ class Settings:
             dlq_url=env.get("RECONCILE_DLQ_URL", "").strip() or None,
             callback_url=env.get("CALLBACK_URL", "").strip() or None,
             base_url_override=env.get("DOUYIN_BASE_URL", "").strip() or None,
+            protocol=_protocol(env.get("DOUYIN_PROTOCOL", "").strip()),
         )
 
-    @property
-    def base_url(self) -> str:
-        from ..ecpay.client import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 
-        if self.base_url_override:
-            return self.base_url_override
-        return SANDBOX_BASE_URL if self.environment == SANDBOX else PRODUCTION_BASE_URL
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """SALT signs requests; tokens verify callbacks (several while one is being rotated)."""
-
-    salt: str = field(repr=False)
-    tokens: tuple[str, ...] = field(repr=False)
-
-    @classmethod
-    def from_mapping(cls, raw: object) -> Secrets:
-        # Messages name the shape that is wrong, never a value.
-        if not isinstance(raw, Mapping):
-            raise ConfigurationError('the payment secret must be JSON {"salt": "...", "tokens": ["..."]}')
-        salt = raw.get("salt")
-        tokens = raw.get("tokens")
-        if isinstance(tokens, str):
-            tokens = [tokens]
-        if not isinstance(salt, str) or not salt:
-            raise ConfigurationError("the payment secret has no salt")
-        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
-            raise ConfigurationError("the payment secret has no callback token")
-        return cls(salt=salt, tokens=tuple(tokens))
+def _protocol(value: str) -> PaymentProtocol:
+    try:
+        return PaymentProtocol(value) if value else LEGACY_PROTOCOL
+    except ValueError:
+        names = ", ".join(repr(p.value) for p in PaymentProtocol)
+        raise ConfigurationError(f"DOUYIN_PROTOCOL must be one of {names}") from None
 
 
-def load_secrets(secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Secrets:
-    """Read the secret through Powertools Parameters, cached in memory for ``max_age`` seconds."""
+def load_secret(secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:
+    """The stack's secret as a JSON object, through Powertools Parameters, cached in memory for
+    ``max_age`` seconds. Each platform adapter reads its own keys from it."""
     from aws_lambda_powertools.utilities import parameters
 
     try:
         raw = parameters.get_secret(secret_id, transform="json", max_age=max_age)
     except parameters.exceptions.TransformParameterError as exc:
         raise ConfigurationError("the payment secret is not valid JSON") from exc
-    return Secrets.from_mapping(raw)
+    if not isinstance(raw, Mapping):
+        # Messages name the shape that is wrong, never a value.
+        raise ConfigurationError("the payment secret must be a JSON object")
+    return raw

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Ours, not the platform's: the record is claimed before the platform is called. Every kind has it.
+SUBMITTING = "SUBMITTING"
+
 
 class Kind(StrEnum):
     ORDER = "order"
@@ -20,7 +23,7 @@ class Kind(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    SUBMITTING = "SUBMITTING"
+    SUBMITTING = SUBMITTING
     CREATED = "CREATED"
     PAID = "PAID"
     EXPIRED = "EXPIRED"
@@ -28,20 +31,18 @@ class OrderStatus(StrEnum):
 
 
 class RefundStatus(StrEnum):
-    SUBMITTING = "SUBMITTING"
+    SUBMITTING = SUBMITTING
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
 
 
 class SettlementStatus(StrEnum):
-    SUBMITTING = "SUBMITTING"
+    SUBMITTING = SUBMITTING
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
 
-
-Status = OrderStatus | RefundStatus | SettlementStatus
 
 STATUSES: dict[Kind, type[StrEnum]] = {
     Kind.ORDER: OrderStatus,
@@ -74,31 +75,9 @@ def allowed_sources(kind: Kind, target: str) -> tuple[str, ...]:
     return tuple(sources)
 
 
-def can_move(kind: Kind, current: str, target: str) -> bool:
-    return current in allowed_sources(kind, target)
-
-
-# -- platform vocabularies ----------------------------------------------------------------------
-
-_ORDER_FROM_PLATFORM = {
-    "SUCCESS": OrderStatus.PAID,
-    "TIMEOUT": OrderStatus.EXPIRED,
-    "FAIL": OrderStatus.FAILED,
-    "PROCESSING": OrderStatus.CREATED,
+# The status an object takes when the platform accepts its request (the in-flight one).
+ACCEPTED: dict[Kind, str] = {
+    Kind.ORDER: OrderStatus.CREATED,
+    Kind.REFUND: RefundStatus.PROCESSING,
+    Kind.SETTLEMENT: SettlementStatus.PROCESSING,
 }
-_RESULT_FROM_PLATFORM = {"SUCCESS": "SUCCEEDED", "FAIL": "FAILED", "PROCESSING": "PROCESSING"}
-
-
-def order_status_from_platform(order_status: str) -> OrderStatus | None:
-    """query_order's ``order_status`` (or a payment notice's ``status``) as our status; None if unknown."""
-    return _ORDER_FROM_PLATFORM.get(order_status.upper())
-
-
-def refund_status_from_platform(status: str) -> RefundStatus | None:
-    value = _RESULT_FROM_PLATFORM.get(status.upper())
-    return RefundStatus(value) if value else None
-
-
-def settlement_status_from_platform(status: str) -> SettlementStatus | None:
-    value = _RESULT_FROM_PLATFORM.get(status.upper())
-    return SettlementStatus(value) if value else None

@@ -33,6 +33,7 @@ EVENT_PREFIX = "EVENT"
 DUE_INDEX = "reconcile-due"
 DUE_SHARDS = 4  # spreads the sparse index over a few partitions; the sweeper queries each
 DUE_INDEX_ATTRS = ("due_shard", "due_at")
+CONFLICT_RETRIES = 2  # a transaction cancelled by a concurrent one is tried up to three times in all
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -120,7 +121,7 @@ class Expr:
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
 
-    def n(self, attr: str) -> str:
+    def name(self, attr: str) -> str:
         for placeholder, name in self.names.items():
             if name == attr:
                 return placeholder
@@ -128,22 +129,28 @@ class Expr:
         self.names[placeholder] = attr
         return placeholder
 
-    def v(self, value: Any) -> str:
+    def value(self, value: Any) -> str:
         placeholder = f":v{len(self.values)}"
         self.values[placeholder] = _serializer.serialize(value)
         return placeholder
 
     def status_in(self, statuses: Iterable[str]) -> str:
-        return f"{self.n('status')} IN ({', '.join(self.v(s) for s in statuses)})"
+        return f"{self.name('status')} IN ({', '.join(self.value(s) for s in statuses)})"
 
     def eq(self, attr: str, value: Any) -> str:
-        return f"{self.n(attr)} = {self.v(value)}"
+        return f"{self.name(attr)} = {self.value(value)}"
 
     def exists(self) -> str:
-        return f"attribute_exists({self.n('pk')})"
+        return f"attribute_exists({self.name('pk')})"
 
     def absent(self) -> str:
-        return f"attribute_not_exists({self.n('pk')})"
+        return f"attribute_not_exists({self.name('pk')})"
+
+    def equals_or_missing(self, attr: str, value: Any) -> str:
+        """``attr`` is ``value``, or the item predates the attribute."""
+        # No parentheses of its own: conditions are joined as (clause) AND (clause), and DynamoDB
+        # refuses redundant ones.
+        return f"attribute_not_exists({self.name(attr)}) OR {self.eq(attr, value)}"
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -152,6 +159,27 @@ class Expr:
         if self.values:
             out["ExpressionAttributeValues"] = self.values
         return out
+
+
+@dataclass
+class Guard:
+    """The condition of a Put or ConditionCheck: clauses that must all hold, with their placeholders."""
+
+    clauses: list[str] = field(default_factory=list)
+    expr: Expr = field(default_factory=Expr)
+
+    @classmethod
+    def absent(cls) -> Guard:
+        """Only if no item has this key (a first write)."""
+        guard = cls()
+        return guard.where(guard.expr.absent())
+
+    def where(self, *clauses: str) -> Guard:
+        self.clauses.extend(clauses)
+        return self
+
+    def params(self) -> dict[str, Any]:
+        return {"ConditionExpression": " AND ".join(f"({c})" for c in self.clauses), **self.expr.params()}
 
 
 @dataclass
@@ -171,23 +199,25 @@ class Change:
         return self
 
     def update_params(self) -> dict[str, Any]:
-        e = self.expr
-        sets = [f"{e.n(k)} = {e.v(v)}" for k, v in self.set.items() if v is not None]
-        sets += [f"{e.n(k)} = if_not_exists({e.n(k)}, {e.v(v)})" for k, v in self.set_once.items() if v is not None]
+        expr = self.expr
+        name, value = expr.name, expr.value
+        sets = [f"{name(k)} = {value(v)}" for k, v in self.set.items() if v is not None]
+        sets += [f"{name(k)} = if_not_exists({name(k)}, {value(v)})" for k, v in self.set_once.items() if v is not None]
         sets += [
-            f"{e.n(k)} = list_append(if_not_exists({e.n(k)}, {e.v([])}), {e.v(v)})" for k, v in self.append.items()
+            f"{name(k)} = list_append(if_not_exists({name(k)}, {value([])}), {value(v)})"
+            for k, v in self.append.items()
         ]
         parts = []
         if sets:
             parts.append("SET " + ", ".join(sets))
         if self.add:
-            parts.append("ADD " + ", ".join(f"{e.n(k)} {e.v(v)}" for k, v in self.add.items()))
+            parts.append("ADD " + ", ".join(f"{name(k)} {value(v)}" for k, v in self.add.items()))
         if self.remove:
-            parts.append("REMOVE " + ", ".join(e.n(k) for k in self.remove))
+            parts.append("REMOVE " + ", ".join(name(k) for k in self.remove))
         params: dict[str, Any] = {"UpdateExpression": " ".join(parts)}
         if self.condition:
             params["ConditionExpression"] = " AND ".join(f"({c})" for c in self.condition)
-        params.update(e.params())
+        params.update(expr.params())
         return params
 
 
@@ -202,14 +232,13 @@ class Store:
         response = self.client.get_item(TableName=self.table, Key=object_key(kind, ref), ConsistentRead=True)
         return from_item(response.get("Item"))
 
-    def put(self, key: Mapping[str, Any], attrs: Mapping[str, Any], condition: str, expr: Expr) -> None:
+    def put(self, key: Mapping[str, Any], attrs: Mapping[str, Any], guard: Guard) -> None:
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item={**to_item(attrs), **key},
-                ConditionExpression=condition,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **expr.params(),
+                **guard.params(),
             )
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise ConditionFailed(from_item(exc.response.get("Item"))) from exc
@@ -244,14 +273,13 @@ class Store:
                 if not (failed.conflict and attempt < conflict_retries):
                     raise failed from exc
 
-    def put_action(self, key: Mapping[str, Any], attrs: Mapping[str, Any], condition: str, expr: Expr) -> dict:
+    def put_action(self, key: Mapping[str, Any], attrs: Mapping[str, Any], guard: Guard) -> dict:
         return {
             "Put": {
                 "TableName": self.table,
                 "Item": {**to_item(attrs), **key},
-                "ConditionExpression": condition,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                **expr.params(),
+                **guard.params(),
             }
         }
 
@@ -265,14 +293,13 @@ class Store:
             }
         }
 
-    def check_action(self, key: Mapping[str, Any], condition: str, expr: Expr) -> dict:
+    def check_action(self, key: Mapping[str, Any], guard: Guard) -> dict:
         return {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": dict(key),
-                "ConditionExpression": condition,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                **expr.params(),
+                **guard.params(),
             }
         }
 

@@ -1,0 +1,37 @@
+"""What every use case shares: settings, the table, the platform adapters, the reconcile queue and
+the clock — built once per execution environment by :mod:`runtime`, or by a test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .platforms import Platforms
+from .platforms.base import PaymentProtocol
+from .queue import ReconcileMessage, ReconcileQueue
+from .settings import Settings
+from .states import Kind
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    store: Store
+    platforms: Platforms
+    queue: ReconcileQueue | None = None  # None where nothing is sent (the callback)
+    clock: Callable[[], float] = time.time  # the local stack and tests move time forward
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def schedule(self, kind: Kind, ref: str, protocol: PaymentProtocol, delay: int) -> bool:
+        """Best effort: if SQS fails, the item's ``due_at`` makes the sweeper enqueue it later."""
+        if self.queue is None:
+            return False
+        try:
+            self.queue.schedule(ReconcileMessage(kind, ref, protocol), delay)
+        except Exception:  # noqa: BLE001 - any SQS failure is covered by the sweeper (due_at)
+            return False
+        return True

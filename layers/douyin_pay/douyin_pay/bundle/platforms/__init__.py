@@ -1,0 +1,68 @@
+"""The platform port and its adapters, one per payment protocol.
+
+:class:`Platforms` holds the adapters one execution environment uses; an object is always handled
+by the adapter of the protocol it was created with (``protocol`` on its item), whatever protocol
+the stack now creates new orders with — so one stack serves both during a migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ...errors import ConfigurationError
+from .base import PaymentProtocol, Platform, protocol_of
+from .ecpay import EcpayPlatform
+
+# Adapter classes by protocol. Importing one must stay cheap: a platform client (and its HTTP
+# library) is built only when a use case first calls the platform.
+ADAPTERS: dict[PaymentProtocol, type[Platform]] = {PaymentProtocol.ECPAY: EcpayPlatform}
+
+
+def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the front end needs to pay a stored order, from the adapter of its protocol."""
+    return ADAPTERS[protocol_of(item.get("protocol"))].pay_params(item)
+
+
+class Platforms:
+    """The adapters of one execution environment, each built on first use."""
+
+    def __init__(self, factories: Mapping[PaymentProtocol, Callable[[], Platform]], default: PaymentProtocol) -> None:
+        if default not in factories:
+            raise ConfigurationError(f"no adapter for the default protocol {default.value!r}")
+        self._factories = dict(factories)
+        self._built: dict[PaymentProtocol, Platform] = {}
+        self.default_protocol = default
+
+    def get(self, protocol: PaymentProtocol) -> Platform:
+        adapter = self._built.get(protocol)
+        if adapter is None:
+            factory = self._factories.get(protocol)
+            if factory is None:
+                raise ConfigurationError(f"this stack does not speak {protocol.value!r}")
+            adapter = self._built[protocol] = factory()
+        return adapter
+
+    @property
+    def default(self) -> Platform:
+        """The adapter new orders are created with."""
+        return self.get(self.default_protocol)
+
+    def of(self, record: Mapping[str, Any]) -> Platform:
+        """The adapter of a stored object or a reconcile message."""
+        return self.get(protocol_of(record.get("protocol")))
+
+    def for_callback(self, headers: Mapping[str, str]) -> Platform:
+        """The adapter whose callbacks look like this request (the first that claims it)."""
+        for protocol in self._factories:
+            if ADAPTERS[protocol].claims_callback(headers):
+                return self.get(protocol)
+        return self.default
+
+    def close(self) -> None:
+        for adapter in self._built.values():
+            adapter.close()
+        self._built.clear()
+
+
+__all__ = ["ADAPTERS", "PaymentProtocol", "Platform", "Platforms", "pay_params", "protocol_of"]

@@ -1,0 +1,158 @@
+"""The platform port: everything the bundle needs from a payment protocol, in the bundle's words.
+
+The bundle's use cases (submissions, queries, callbacks, reconciliation) never see a platform
+field name, status word, error number or endpoint: an adapter (one per protocol, beside this
+module) turns them into the types below. Adding a protocol is one more adapter, not edits across
+the bundle.
+
+What an adapter does, in the order a payment meets it:
+
+* :meth:`Platform.prepare` — validate an API request body completely and return the exact fields
+  it will send (bad input raises :class:`~douyin_pay.errors.ValidationError` and nothing is written);
+* :meth:`Platform.submit` — send those fields (the same bytes on every retry) and return what the
+  platform accepted (ids, and what the front end needs to pay);
+* :meth:`Platform.observe` — ask the platform for an object's state, as an :class:`Observation`;
+* :meth:`Platform.fault` — what a :class:`~douyin_pay.errors.PlatformError` means for the bundle;
+* :meth:`Platform.read_notice` — verify a callback (headers + raw body), then build the notice,
+  and :meth:`Platform.acknowledge` — the answer that stops the platform redelivering it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
+
+from ...errors import PlatformError
+from ..states import Kind
+
+
+class PaymentProtocol(StrEnum):
+    """Which of Douyin's payment protocols an object was created with; it keeps it for life."""
+
+    ECPAY = "ecpay"  # 担保支付 (ecpay v1)
+
+
+# Items and reconcile messages written before objects recorded their protocol are ecpay's: it was
+# the only protocol then.
+LEGACY_PROTOCOL = PaymentProtocol.ECPAY
+
+
+def protocol_of(value: object) -> PaymentProtocol:
+    """The protocol recorded on an item or a message (absent: :data:`LEGACY_PROTOCOL`).
+
+    Raises ValueError for a value that names no protocol this bundle speaks."""
+    return PaymentProtocol(value) if value else LEGACY_PROTOCOL
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of our objects."""
+
+    kind: Kind
+    ref: str  # its business number (out_order_no / out_refund_no / out_settle_no)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the platform says of one of our objects, in our vocabulary."""
+
+    kind: Kind
+    ref: str
+    status: str  # our status (states.py) that the platform reports
+    facts: Mapping[str, Any] = field(default_factory=dict)  # platform ids, times, fees: stored once
+    expect: Mapping[str, Any] = field(default_factory=dict)  # must equal what we stored, or it is a mismatch
+
+    @property
+    def target(self) -> Target:
+        return Target(self.kind, self.ref)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated create request: what is recorded before the platform is called, and what is sent."""
+
+    kind: Kind
+    ref: str
+    fields: Mapping[str, Any]  # exactly what is sent, on the first attempt and on every retry
+    record: Mapping[str, Any]  # the stored object's attributes, in the bundle's names
+    out_order_no: str  # the order it belongs to (its own number, for an order)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """The platform took a request: the ids it gave, stored on the object."""
+
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What a platform error means for the bundle."""
+
+    retryable: bool  # the outcome is unknown or transient: repeat the identical request later
+    rate_limited: bool = False  # wait longer before asking again
+    unknown_object: bool = False  # the platform has no such object (it never received the request)
+
+
+@dataclass(frozen=True)
+class VerifiedNotice:
+    """A callback whose signature verified, as the bundle acts on it."""
+
+    type: str  # the platform's name for the notice (logs, the event record)
+    dedupe_key: str  # the same for every redelivery of one notice
+    message: str  # the signed text, kept as the audit record
+    app_id: str | None  # the app the notice is for (None: the notice names none)
+    target: Target | None  # the object it is about (None: nothing of ours, e.g. a withdrawal)
+    observation: Observation | None  # the state it reports (None: nothing to apply)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The HTTP answer the platform expects to a callback."""
+
+    status: int
+    body: Mapping[str, Any]
+
+
+class Platform(Protocol):
+    """One payment protocol, as the bundle uses it. Implementations: ``platforms/<protocol>.py``."""
+
+    protocol: ClassVar[PaymentProtocol]
+
+    def prepare(self, kind: Kind, body: object, *, out_order_no: str | None, callback_url: str) -> Submission:
+        """Validate an API request body (``out_order_no`` from the path for a refund or settlement)."""
+        ...
+
+    def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
+        """Send prepared fields; raises :class:`PlatformError`."""
+        ...
+
+    def observe(self, kind: Kind, ref: str) -> Observation | None:
+        """The platform's view of one object (None: nothing we act on); raises :class:`PlatformError`."""
+        ...
+
+    def fault(self, kind: Kind, error: PlatformError) -> Fault: ...
+
+    def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
+        """Verify, then parse, a callback; raises :class:`~douyin_pay.errors.CallbackError`."""
+        ...
+
+    def acknowledge(self, notice: VerifiedNotice) -> Reply:
+        """The answer that stops the platform redelivering ``notice``."""
+        ...
+
+    @staticmethod
+    def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What the mini-program front end needs to pay a stored order (None: not payable yet)."""
+        ...
+
+    @staticmethod
+    def claims_callback(headers: Mapping[str, str]) -> bool:
+        """Whether a callback request with these headers is this protocol's to verify."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (the environment is being reset)."""
+        ...

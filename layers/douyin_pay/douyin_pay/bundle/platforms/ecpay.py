@@ -1,0 +1,278 @@
+"""The 担保支付 (ecpay v1) adapter: every ecpay fact the bundle uses is here (or in the SDK,
+:mod:`douyin_pay.ecpay`), and nowhere else in the bundle.
+
+The SDK does the protocol (signing, the client, typed notices and results); this module says what
+those mean for the bundle: which request fields the API takes, which endpoint creates what, which
+error numbers mean "no such object" or "rate limited", and how ecpay's status words map onto our
+state machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice, parse_callback
+from ...ecpay.signing import wire_value
+from ...errors import ConfigurationError, PlatformError
+from ..api import request_fields
+from ..settings import SANDBOX, Settings
+from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
+from .base import Acceptance, Fault, Observation, PaymentProtocol, Reply, Submission, Target, VerifiedNotice
+
+if TYPE_CHECKING:
+    from ...ecpay.client import EcpayClient
+
+# -- the API's create requests, as ecpay takes them (ecpay-spec §3.1, §3.3, §3.5) ----------------
+
+ORDER_FIELDS = {
+    "out_order_no",
+    "total_amount",
+    "subject",
+    "body",
+    "valid_time",
+    "cp_extra",
+    "disable_msg",
+    "msg_page",
+    "store_uid",
+    "limit_pay_way",
+    "expand_order_info",
+}
+REFUND_FIELDS = {"out_refund_no", "refund_amount", "reason", "cp_extra", "disable_msg", "msg_page", "all_settle"}
+SETTLE_FIELDS = {"out_settle_no", "settle_desc", "settle_params", "cp_extra"}
+DEFAULT_VALID_TIME = 1800
+
+ENDPOINTS = {Kind.ORDER: "create_order", Kind.REFUND: "create_refund", Kind.SETTLEMENT: "settle"}
+
+# -- what its answers mean ----------------------------------------------------------------------
+
+NOT_FOUND = {Kind.ORDER: {2000}, Kind.REFUND: {3101}, Kind.SETTLEMENT: {2000}}  # ecpay-spec §3.2, §3.4; [I] settle
+RATE_LIMITED = 1001  # ecpay-spec §4
+
+_ORDER_STATUS = {
+    "SUCCESS": OrderStatus.PAID,
+    "TIMEOUT": OrderStatus.EXPIRED,
+    "FAIL": OrderStatus.FAILED,
+    "PROCESSING": OrderStatus.CREATED,
+}
+_REFUND_STATUS = {"SUCCESS": RefundStatus.SUCCEEDED, "FAIL": RefundStatus.FAILED, "PROCESSING": RefundStatus.PROCESSING}
+_SETTLE_STATUS = {
+    "SUCCESS": SettlementStatus.SUCCEEDED,
+    "FAIL": SettlementStatus.FAILED,
+    "PROCESSING": SettlementStatus.PROCESSING,
+}
+_STATUS = {Kind.ORDER: _ORDER_STATUS, Kind.REFUND: _REFUND_STATUS, Kind.SETTLEMENT: _SETTLE_STATUS}
+
+# The platform facts an observation stores, by the name notices and query results share.
+_FACTS = {
+    Kind.ORDER: ("order_id", "paid_at", "pay_time", "way", "channel_no", "payment_order_no", "seller_uid", "item_id"),
+    Kind.REFUND: ("refund_no", "refunded_at", "is_all_settled"),
+    Kind.SETTLEMENT: ("settle_no", "settle_amount", "rake", "commission", "settled_at", "settle_detail"),
+}
+
+SUCCESS_REPLY = Reply(200, {"err_no": 0, "err_tips": "success"})  # ecpay-spec §6.3
+
+
+@dataclass(frozen=True)
+class EcpaySecrets:
+    """SALT signs requests; tokens verify callbacks (several while one is being rotated)."""
+
+    salt: str = field(repr=False)
+    tokens: tuple[str, ...] = field(repr=False)
+
+    @classmethod
+    def from_mapping(cls, raw: object) -> EcpaySecrets:
+        # Messages name the shape that is wrong, never a value.
+        if not isinstance(raw, Mapping):
+            raise ConfigurationError('the payment secret must be JSON {"salt": "...", "tokens": ["..."]}')
+        salt = raw.get("salt")
+        tokens = raw.get("tokens")
+        if isinstance(tokens, str):
+            tokens = [tokens]
+        if not isinstance(salt, str) or not salt:
+            raise ConfigurationError("the payment secret has no salt")
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise ConfigurationError("the payment secret has no callback token")
+        return cls(salt=salt, tokens=tuple(tokens))
+
+
+# Read timeout of platform calls: with one query retry it stays inside a 20 s API function timeout.
+PLATFORM_READ_TIMEOUT = 8.0
+
+
+class EcpayPlatform:
+    """The bundle's port, spoken in ecpay. ``query_attempts``: 2 on the API (a query is retried
+    once inside the request), 1 in reconciliation (the queue is the retry). Mutations are never
+    retried inside a request: the caller retries on a 503 with the identical body."""
+
+    protocol: ClassVar[PaymentProtocol] = PaymentProtocol.ECPAY
+
+    def __init__(self, settings: Settings, *, secret: Callable[[], Mapping[str, Any]], query_attempts: int) -> None:
+        self._settings = settings
+        self._secret = secret  # read on every use: Powertools caches it, and a rotation is picked up
+        self._query_attempts = query_attempts
+        self._client: EcpayClient | None = None
+        self._salt_digest = ""
+
+    # -- create -------------------------------------------------------------------------------
+
+    def prepare(self, kind: Kind, body: object, *, out_order_no: str | None, callback_url: str) -> Submission:
+        from ...ecpay.request_fields import order_fields, refund_fields, settle_fields
+
+        if kind is Kind.ORDER:
+            raw = request_fields(body, ORDER_FIELDS, ("out_order_no", "total_amount", "subject", "body"))
+            raw.setdefault("valid_time", DEFAULT_VALID_TIME)
+            fields = order_fields(**raw, notify_url=callback_url)
+            ref = fields["out_order_no"]
+            record = {
+                "total_amount": fields["total_amount"],
+                "refundable_amount": fields["total_amount"],
+                "subject": fields["subject"],
+                "body": fields["body"],
+                "valid_time": fields["valid_time"],
+                "cp_extra": fields.get("cp_extra"),
+            }
+        elif kind is Kind.REFUND:
+            raw = request_fields(body, REFUND_FIELDS, ("out_refund_no", "refund_amount", "reason"))
+            fields = refund_fields(out_order_no, **raw, notify_url=callback_url)
+            ref = fields["out_refund_no"]
+            record = {"refund_amount": fields["refund_amount"], "reason": fields["reason"]}
+        else:
+            raw = request_fields(body, SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
+            fields = settle_fields(out_order_no=out_order_no, **raw, notify_url=callback_url)
+            ref = fields["out_settle_no"]
+            payees = fields.get("settle_params")
+            record = {
+                "settle_desc": fields["settle_desc"],
+                "settle_params": wire_value("settle_params", payees) if payees else None,
+            }
+        for key, value in fields.items():  # everything must sign before anything is written
+            if value is not None:
+                wire_value(key, value)
+        return Submission(kind, ref, fields, record, out_order_no=fields["out_order_no"])
+
+    def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
+        result = self.client().submit(ENDPOINTS[kind], fields)
+        if kind is Kind.ORDER:
+            facts = {"order_id": result.order_id, "order_token": result.order_token}
+        elif kind is Kind.REFUND:
+            facts = {"refund_no": result.refund_no}
+        else:
+            facts = {"settle_no": result.settle_no}
+        return Acceptance({k: v for k, v in facts.items() if v})
+
+    @staticmethod
+    def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``tt.pay`` takes ``orderInfo: {order_id, order_token}`` (ecpay-spec §3.1)."""
+        if item.get("order_id") and item.get("order_token"):
+            return {"order_id": item["order_id"], "order_token": item["order_token"]}
+        return None
+
+    # -- ask ----------------------------------------------------------------------------------
+
+    def observe(self, kind: Kind, ref: str) -> Observation | None:
+        client = self.client()
+        if kind is Kind.ORDER:
+            order = client.query_order(ref)
+            payment = order.payment
+            return _observation(kind, ref, payment.order_status, (order, payment), {"total_amount": payment.total_fee})
+        if kind is Kind.REFUND:
+            refund = client.query_refund(ref)
+            return _observation(
+                kind, ref, refund.refund_status, (refund,), {"refund_amount": refund.refund_amount}, refund.msg
+            )
+        settlement = client.query_settle(ref)
+        return _observation(kind, ref, settlement.settle_status, (settlement,), {}, settlement.msg)
+
+    def fault(self, kind: Kind, error: PlatformError) -> Fault:
+        return Fault(
+            retryable=error.retryable,
+            rate_limited=error.err_no == RATE_LIMITED,
+            unknown_object=error.err_no in NOT_FOUND[kind],
+        )
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def claims_callback(headers: Mapping[str, str]) -> bool:
+        # ecpay signs inside the body (msg_signature), so it takes whatever no header-signed
+        # protocol claimed.
+        return True
+
+    def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
+        # ecpay signs inside the body; the headers carry nothing of the protocol's.
+        return self.construct(parse_callback(body, EcpaySecrets.from_mapping(self._secret()).tokens))
+
+    @staticmethod
+    def construct(notice: AnyNotice) -> VerifiedNotice:
+        """The bundle's view of a notice the SDK has verified."""
+        common = {"type": notice.type, "dedupe_key": notice.dedupe_key, "message": notice.msg}
+        if isinstance(notice, PaymentNotice):
+            target = Target(Kind.ORDER, notice.out_order_no)
+            obs = _observation(
+                Kind.ORDER, notice.out_order_no, notice.status, (notice,), {"total_amount": notice.total_amount}
+            )
+        elif isinstance(notice, RefundNotice):
+            target = Target(Kind.REFUND, notice.out_refund_no)
+            expect = {"refund_amount": notice.refund_amount}
+            obs = _observation(Kind.REFUND, notice.out_refund_no, notice.status, (notice,), expect, notice.message)
+        elif isinstance(notice, SettleNotice):
+            target = Target(Kind.SETTLEMENT, notice.out_settle_no)
+            expect = {"out_order_no": notice.out_order_no} if notice.out_order_no else {}
+            obs = _observation(Kind.SETTLEMENT, notice.out_settle_no, notice.status, (notice,), expect, notice.message)
+        else:  # settle_finish, withdraw, ...: verified and kept, nothing of ours to move
+            return VerifiedNotice(**common, app_id=None, target=None, observation=None)
+        return VerifiedNotice(**common, app_id=notice.app_id, target=target, observation=obs)
+
+    def acknowledge(self, notice: VerifiedNotice) -> Reply:
+        return SUCCESS_REPLY
+
+    # -- the client ---------------------------------------------------------------------------
+
+    def client(self) -> EcpayClient:
+        """The client for the current SALT: rebuilt when the secret rotates, the old one closed."""
+        from ...ecpay.client import DEFAULT_TIMEOUT, PRODUCTION_BASE_URL, SANDBOX_BASE_URL, EcpayClient, RetryPolicy
+
+        salt = EcpaySecrets.from_mapping(self._secret()).salt
+        digest = hashlib.sha256(salt.encode()).hexdigest()
+        if self._client is None or digest != self._salt_digest:
+            settings = self._settings
+            base_url = settings.base_url_override or (
+                SANDBOX_BASE_URL if settings.environment == SANDBOX else PRODUCTION_BASE_URL
+            )
+            self.close()
+            self._client = EcpayClient(
+                settings.app_id,
+                salt,
+                thirdparty_id=settings.thirdparty_id,
+                base_url=base_url,
+                timeout=(DEFAULT_TIMEOUT[0], PLATFORM_READ_TIMEOUT),
+                retry=RetryPolicy(query_attempts=self._query_attempts, mutation_attempts=1),
+            )
+            self._salt_digest = digest
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _observation(
+    kind: Kind,
+    ref: str,
+    word: str,
+    sources: tuple[object, ...],
+    expect: Mapping[str, Any],
+    message: str = "",
+) -> Observation | None:
+    """One reader for notices and query results alike: ``sources`` are the SDK objects carrying
+    the facts (a query's order and its payment info), read by the names they share."""
+    status = _STATUS[kind].get(word.upper())
+    if status is None:  # a state we do not act on
+        return None
+    facts = {name: getattr(src, name) for src in sources for name in _FACTS[kind] if hasattr(src, name)}
+    facts["platform_message"] = message
+    return Observation(kind, ref, status.value, {k: v for k, v in facts.items() if v not in (None, "")}, dict(expect))

@@ -1,0 +1,39 @@
+"""Reading payments, refunds and settlements: from the table, or (``refresh``) from the platform,
+applied through the same state machine the callbacks use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import PlatformError
+from .api import checked_ref, not_found, platform_failure
+from .context import Context
+from .observations import apply_observation
+from .states import SUBMITTING, Kind, is_terminal
+from .views import view
+
+
+class Queries:
+    def __init__(self, context: Context) -> None:
+        self.ctx = context
+
+    def get(self, kind: Kind, ref: str) -> dict[str, Any]:
+        ref = checked_ref(kind, ref)
+        item = self.ctx.store.get(kind, ref)
+        if item is None:
+            raise not_found(kind, ref)
+        return view(kind, item)
+
+    def refresh(self, kind: Kind, ref: str) -> dict[str, Any]:
+        """Ask the platform now and apply its answer through the state machine."""
+        ref = checked_ref(kind, ref)
+        item = self.ctx.store.get(kind, ref)
+        if item is None:
+            raise not_found(kind, ref)
+        if is_terminal(item["status"]) or item["status"] == SUBMITTING:
+            return view(kind, item)
+        try:
+            obs = self.ctx.platforms.of(item).observe(kind, ref)
+        except PlatformError as exc:
+            raise platform_failure(exc) from exc
+        return view(kind, apply_observation(self.ctx.store, obs, item, self.ctx.now()) or item)

@@ -1,0 +1,132 @@
+"""Reconciliation: when a callback is late or lost, ask the platform until the object is final
+(one step per SQS message, re-enqueued with backoff: :mod:`schedule`), and the sweeper that
+re-enqueues whatever is overdue, so a lost message or a crash never strands an object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ..errors import PlatformError
+from .context import Context
+from .observations import apply_observation, flag_anomaly
+from .platforms.base import Observation, protocol_of
+from .queue import ReconcileMessage
+from .schedule import SCHEDULES, SWEEP_SLACK
+from .states import SUBMITTING, Kind, is_terminal
+from .store import DUE_INDEX_ATTRS, DUE_SHARDS, Change, ConditionFailed, object_key
+from .transitions import change_for, mismatch
+
+
+class ReconcileOutcome(StrEnum):
+    MISSING = "missing"  # no such object (a message of ours about nothing: dropped)
+    TERMINAL = "terminal"  # already final
+    MOVED = "moved"  # the platform's answer made it final
+    RACED = "raced"  # a callback moved it meanwhile
+    MISMATCH = "mismatch"  # the platform disagrees with our record: parked for a person
+    EXHAUSTED = "exhausted"  # out of attempts: parked
+    RESCHEDULED = "rescheduled"  # still pending: asked again later
+
+    @property
+    def parked(self) -> bool:
+        return self in (ReconcileOutcome.MISMATCH, ReconcileOutcome.EXHAUSTED)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    outcome: ReconcileOutcome
+    status: str | None = None  # the final status, when the step moved the object
+
+
+class Reconciler:
+    def __init__(self, context: Context) -> None:
+        self.ctx = context
+
+    def reconcile(self, message: ReconcileMessage) -> ReconcileResult:
+        """One reconcile step for one object; raises only for trouble worth a redelivery (the
+        store unavailable)."""
+        kind, ref = message.kind, message.ref
+        store = self.ctx.store
+        item = store.get(kind, ref)
+        if item is None:
+            return ReconcileResult(ReconcileOutcome.MISSING)
+        if is_terminal(item["status"]):
+            return ReconcileResult(ReconcileOutcome.TERMINAL)
+        now = self.ctx.now()
+        attempts = int(item.get("reconcile_attempts", 0)) + 1
+        obs, extra, rate_limited = self._ask(item, kind, ref, now)
+        if obs is not None and (bad := mismatch(obs, item)):
+            # The platform disagrees with our record (amount): never apply it; a person must look.
+            flag_anomaly(store, kind, ref, {"source": "reconcile", "outcome": "mismatch", "fields": bad, "at": now})
+            self._park(item, message, now, f"mismatch: {', '.join(bad)}")
+            return ReconcileResult(ReconcileOutcome.MISMATCH)
+        if obs is not None and is_terminal(obs.status) and (obs.status != item["status"] or extra):
+            if apply_observation(store, obs, item, now, extra):
+                return ReconcileResult(ReconcileOutcome.MOVED, obs.status)
+            return ReconcileResult(ReconcileOutcome.RACED)
+        schedule = SCHEDULES[kind]
+        if schedule.exhausted(item, attempts, now):
+            self._park(item, message, now, "attempts exhausted")
+            return ReconcileResult(ReconcileOutcome.EXHAUSTED)
+        delay = schedule.delay(attempts, rate_limited=rate_limited)
+        bookkeeping = {"reconcile_attempts": attempts, "due_at": now + delay + SWEEP_SLACK, "updated_at": now}
+        if obs is not None and obs.status != item["status"]:
+            change = change_for(obs, now)  # e.g. SUBMITTING -> CREATED: forward, not final
+            change.set = {**change.set, **bookkeeping}
+        else:
+            change = Change(set=bookkeeping)
+            change.where(change.expr.status_in([item["status"]]))
+        try:
+            store.update(object_key(kind, ref), change)
+        except ConditionFailed:
+            # a callback moved it meanwhile; its own transition handled scheduling
+            return ReconcileResult(ReconcileOutcome.RACED)
+        self.ctx.schedule(kind, ref, protocol_of(item.get("protocol")), delay)
+        return ReconcileResult(ReconcileOutcome.RESCHEDULED)
+
+    def _ask(
+        self, item: dict[str, Any], kind: Kind, ref: str, now: int
+    ) -> tuple[Observation | None, dict[str, Any], bool]:
+        """The platform's answer: (observation, extra attributes to set, whether rate limited)."""
+        platform = self.ctx.platforms.of(item)
+        try:
+            return platform.observe(kind, ref), {}, False
+        except PlatformError as exc:
+            fault = platform.fault(kind, exc)
+            lease_over = int(item.get("lease_until", 0)) <= now
+            if item["status"] == SUBMITTING and lease_over and fault.unknown_object:
+                # The platform never saw the request: it failed before reaching it.
+                error = {"error": {"err_no": exc.err_no, "err_tips": "never reached the platform"}}
+                return Observation(kind, ref, "FAILED"), error, fault.rate_limited
+            return None, {}, fault.rate_limited
+
+    def _park(self, item: dict[str, Any], message: ReconcileMessage, now: int, reason: str) -> None:
+        change = Change(set={"reconcile_state": "EXHAUSTED", "updated_at": now}, remove=DUE_INDEX_ATTRS)
+        change.where(change.expr.exists())
+        self.ctx.store.update(object_key(message.kind, message.ref), change)
+        if self.ctx.queue is not None:
+            protocol = protocol_of(item.get("protocol"))
+            self.ctx.queue.park(ReconcileMessage(message.kind, message.ref, protocol), reason)
+
+    def sweep(self, *, limit_per_shard: int = 100) -> int:
+        """Re-enqueue every object whose reconcile step is overdue (lost message, failed send,
+        crash after the claim). Returns how many were enqueued."""
+        now = self.ctx.now()
+        store = self.ctx.store
+        found: list[ReconcileMessage] = []
+        for shard in range(DUE_SHARDS):
+            for kind, ref in store.due(str(shard), now, limit_per_shard):
+                # Push due_at forward first so the next sweep does not send it again; the
+                # reconcile step sets the real next time.
+                touch = Change(set={"due_at": now + SWEEP_SLACK})
+                cond = touch.expr
+                touch.where(cond.exists(), f"{cond.name('due_at')} <= {cond.value(now)}")
+                try:
+                    item = store.update(object_key(kind, ref), touch)  # ALL_NEW: names its protocol
+                except ConditionFailed:
+                    continue
+                found.append(ReconcileMessage(kind, ref, protocol_of(item.get("protocol"))))
+        if found and self.ctx.queue is not None:
+            self.ctx.queue.schedule_now(found)
+        return len(found)

@@ -1,0 +1,294 @@
+"""Creating payments, refunds and settlements (architecture.md "Flows").
+
+Each follows one pattern:
+
+1. the platform adapter validates the request completely — bad input writes nothing;
+2. *claim* the business number with a conditional write that stores the validated request and
+   its hash (same body → same answer, another body → 409, a live claim → retryable 409), with a
+   short lease and a ``due_at`` so that a crash from here on is found by the sweeper;
+3. call the platform once, with the identical body on every retry;
+4. record the platform's answer with a second conditional write and schedule reconciliation.
+
+A refund or settlement is created with the protocol of its order, whatever protocol the stack now
+creates orders with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import PlatformError
+from .api import ApiError, in_progress, not_found, platform_failure, request_hash
+from .context import Context
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
+from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
+from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus
+from .store import (
+    CONFLICT_RETRIES,
+    DUE_INDEX_ATTRS,
+    Change,
+    ConditionFailed,
+    Expr,
+    Guard,
+    TransactionFailed,
+    due_shard,
+    object_key,
+)
+from .transitions import release_change
+from .views import view
+
+REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SETTLEMENT: "out_settle_no"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    view: dict[str, Any]
+    created: bool  # False when an identical earlier request is answered again
+
+
+class Submissions:
+    def __init__(self, context: Context) -> None:
+        self.ctx = context
+
+    def create_order(self, body: object) -> Answer:
+        return self._create(self.ctx.platforms.default, Kind.ORDER, body, None)
+
+    def create_refund(self, out_order_no: str, body: object) -> Answer:
+        return self._create_for_order(Kind.REFUND, out_order_no, body)
+
+    def create_settlement(self, out_order_no: str, body: object) -> Answer:
+        return self._create_for_order(Kind.SETTLEMENT, out_order_no, body)
+
+    def _create_for_order(self, kind: Kind, out_order_no: str, body: object) -> Answer:
+        # The claim's transaction checks the order's protocol, so the usual case costs no read;
+        # an order of another protocol is answered by that protocol's adapter.
+        try:
+            return self._create(self.ctx.platforms.default, kind, body, out_order_no)
+        except _OrderOfOtherProtocol as other:
+            return self._create(self.ctx.platforms.get(other.protocol), kind, body, out_order_no)
+
+    # -- claim ----------------------------------------------------------------------------------
+
+    def _create(self, platform: Platform, kind: Kind, body: object, out_order_no: str | None) -> Answer:
+        submission = platform.prepare(kind, body, out_order_no=out_order_no, callback_url=self._callback_url())
+        now = self.ctx.now()
+        claim = self._claim_record(platform.protocol, submission, now)
+        try:
+            self._claim(platform.protocol, submission, claim)
+        except _Existing as existing:
+            return self._answer_existing(submission, existing.item, claim["request_hash"], now)
+        return self._send(platform, submission.kind, submission.ref, submission.fields, now, claimed=claim)
+
+    def _claim_record(self, protocol: PaymentProtocol, submission: Submission, now: int) -> dict[str, Any]:
+        kind, ref = submission.kind, submission.ref
+        return {
+            REF_FIELD[kind]: ref,
+            "out_order_no": submission.out_order_no,
+            **submission.record,
+            "kind": kind.value,
+            "protocol": protocol.value,
+            "status": SUBMITTING,
+            "request_hash": request_hash(submission.fields),
+            "request": json.dumps(submission.fields, ensure_ascii=False, separators=(",", ":")),
+            "app_id": self.ctx.settings.app_id,
+            "created_at": now,
+            "updated_at": now,
+            "lease_until": now + SUBMIT_LEASE,
+            "reconcile_attempts": 0,
+            "due_shard": due_shard(kind, ref),
+            "due_at": now + SUBMIT_LEASE + SWEEP_SLACK,
+        }
+
+    def _callback_url(self) -> str:
+        if not self.ctx.settings.callback_url:
+            raise ApiError(500, "misconfigured", "CALLBACK_URL is not set")
+        return self.ctx.settings.callback_url
+
+    def _claim(self, protocol: PaymentProtocol, submission: Submission, claim: dict[str, Any]) -> None:
+        store = self.ctx.store
+        key = object_key(submission.kind, submission.ref)
+        if submission.kind is Kind.ORDER:
+            try:
+                store.put(key, claim, Guard.absent())
+            except ConditionFailed as exc:
+                raise _Existing(exc.item) from exc
+            return
+        actions = [store.put_action(key, claim, Guard.absent()), self._order_condition(protocol, submission, claim)]
+        try:
+            store.transact(actions, conflict_retries=CONFLICT_RETRIES)
+        except TransactionFailed as exc:
+            if exc.condition_failed(0):
+                raise _Existing(exc.item(0)) from exc
+            if exc.conflict:
+                raise in_progress("a concurrent request holds this order; retry") from exc
+            raise self._order_refusal(protocol, claim, exc.item(1)) from exc
+
+    def _order_condition(self, protocol: PaymentProtocol, submission: Submission, claim: Mapping[str, Any]) -> dict:
+        """The paid order the request belongs to, of this protocol; a refund also reserves its
+        amount there, so succeeded + in-flight refunds never exceed what was paid."""
+        order_key = object_key(Kind.ORDER, submission.out_order_no)
+        if submission.kind is Kind.REFUND:
+            reserve = Change(add={"refundable_amount": -claim["refund_amount"]})
+            cond = reserve.expr
+            reserve.where(
+                cond.exists(),
+                cond.eq("status", OrderStatus.PAID),
+                _protocol_clause(cond, protocol),
+                f"{cond.name('refundable_amount')} >= {cond.value(claim['refund_amount'])}",
+            )
+            return self.ctx.store.update_action(order_key, reserve)
+        paid = Guard()
+        cond = paid.expr
+        paid.where(cond.exists(), cond.eq("status", OrderStatus.PAID), _protocol_clause(cond, protocol))
+        return self.ctx.store.check_action(order_key, paid)
+
+    @staticmethod
+    def _order_refusal(
+        protocol: PaymentProtocol, claim: Mapping[str, Any], order: Mapping[str, Any] | None
+    ) -> Exception:
+        out_order_no = claim["out_order_no"]
+        if order is None:
+            return not_found(Kind.ORDER, out_order_no)
+        order_protocol = protocol_of(order.get("protocol"))
+        if order_protocol is not protocol:
+            return _OrderOfOtherProtocol(order_protocol)
+        if order.get("status") != OrderStatus.PAID:
+            return ApiError(
+                409,
+                "order_not_paid",
+                f"order {out_order_no!r} is {order.get('status')}, not PAID",
+                order_status=order.get("status"),
+            )
+        return ApiError(
+            409,
+            "refund_exceeds_refundable",
+            f"refund_amount {claim.get('refund_amount')} exceeds the refundable "
+            f"{order.get('refundable_amount')} fen of order {out_order_no!r}",
+            refundable_amount=order.get("refundable_amount"),
+        )
+
+    # -- an earlier request with this number ----------------------------------------------------
+
+    def _answer_existing(self, submission: Submission, item: dict | None, digest: str, now: int) -> Answer:
+        kind, ref = submission.kind, submission.ref
+        if item is None:  # deleted between the two calls: cannot happen without DeleteItem, answer safely
+            raise in_progress("retry the request")
+        if item.get("request_hash") != digest:
+            raise ApiError(
+                409, "idempotency_conflict", f"{kind.value} {ref!r} exists with a different request; use a new number"
+            )
+        platform = self.ctx.platforms.of(item)
+        if item.get("status") == SUBMITTING:
+            self._take_over(kind, ref, item, now)
+            return self._send(platform, kind, ref, json.loads(item["request"]), now, claimed=item)
+        if item.get("error"):
+            error = item["error"]
+            raise ApiError(
+                502,
+                "platform_rejected",
+                "the platform refused this request earlier; use a new number",
+                err_no=error.get("err_no"),
+                err_tips=error.get("err_tips"),
+            )
+        if kind is Kind.ORDER and item.get("status") == OrderStatus.CREATED and platform.pay_params(item) is None:
+            # Recovered by reconciliation without what the front end needs to pay; the platform
+            # answers a repeated number with the first order, so resending the identical body fetches it.
+            return self._send(platform, kind, ref, json.loads(item["request"]), now, claimed=item, replay=True)
+        return Answer(view(kind, item), created=False)
+
+    def _take_over(self, kind: Kind, ref: str, item: Mapping[str, Any], now: int) -> None:
+        """The earlier attempt gave up or crashed: take over its claim (to resend the same body)."""
+        if int(item.get("lease_until", 0)) > now:
+            raise in_progress(f"{kind.value} {ref!r} is being submitted; retry")
+        take = Change(set={"lease_until": now + SUBMIT_LEASE, "updated_at": now})
+        cond = take.expr
+        take.where(cond.status_in([SUBMITTING]), cond.eq("lease_until", item.get("lease_until", 0)))
+        try:
+            self.ctx.store.update(object_key(kind, ref), take)
+        except ConditionFailed as exc:
+            raise in_progress(f"{kind.value} {ref!r} is being submitted; retry") from exc
+
+    # -- send and record ------------------------------------------------------------------------
+
+    def _send(
+        self,
+        platform: Platform,
+        kind: Kind,
+        ref: str,
+        fields: Mapping[str, Any],
+        now: int,
+        *,
+        claimed: Mapping[str, Any],
+        replay: bool = False,
+    ) -> Answer:
+        key = object_key(kind, ref)
+        try:
+            accepted = platform.submit(kind, fields)
+        except PlatformError as exc:
+            if exc.retryable:
+                self._release_lease(key, now)
+            else:
+                self._record_refusal(kind, ref, claimed, exc, now)
+            raise platform_failure(exc) from exc
+        delay = SCHEDULES[kind].delay(0)
+        target = ACCEPTED[kind]
+        change = Change(
+            set={"status": target, "updated_at": now, "due_at": now + delay + SWEEP_SLACK, **accepted.facts},
+            remove=("lease_until",),
+        )
+        change.where(change.expr.status_in([SUBMITTING, target]))
+        try:
+            item = self.ctx.store.update(key, change)
+        except ConditionFailed as exc:
+            # Reconciliation or a callback got there first (this request was slow): report the truth.
+            if exc.item is None:
+                raise
+            return Answer(view(kind, exc.item), created=not replay)
+        self.ctx.schedule(kind, ref, platform.protocol, delay)
+        return Answer(view(kind, item), created=not replay)
+
+    def _release_lease(self, key: dict, now: int) -> None:
+        # Outcome unknown: let the caller's retry take over at once; due_at stays, so the sweeper
+        # reconciles if nobody retries.
+        change = Change(set={"lease_until": now, "updated_at": now})
+        change.where(change.expr.status_in([SUBMITTING]))
+        with contextlib.suppress(ConditionFailed):
+            self.ctx.store.update(key, change)
+
+    def _record_refusal(self, kind: Kind, ref: str, claimed: Mapping[str, Any], exc: PlatformError, now: int) -> None:
+        change = Change(
+            set={"status": "FAILED", "updated_at": now, "error": {"err_no": exc.err_no, "err_tips": exc.err_tips}},
+            remove=("lease_until", *DUE_INDEX_ATTRS),
+        )
+        change.where(change.expr.status_in([SUBMITTING]))
+        key = object_key(kind, ref)
+        store = self.ctx.store
+        try:
+            if kind is Kind.REFUND:
+                store.transact([store.update_action(key, change), store.update_action(*release_change(claimed))])
+            else:
+                store.update(key, change)
+        except (ConditionFailed, TransactionFailed):
+            pass  # reconciliation settled it meanwhile
+
+
+def _protocol_clause(cond: Expr, protocol: PaymentProtocol) -> str:
+    if protocol is LEGACY_PROTOCOL:  # orders written before items recorded their protocol are its
+        return cond.equals_or_missing("protocol", protocol.value)
+    return cond.eq("protocol", protocol.value)
+
+
+class _Existing(Exception):
+    def __init__(self, item: dict | None) -> None:
+        super().__init__("exists")
+        self.item = item
+
+
+class _OrderOfOtherProtocol(Exception):
+    def __init__(self, protocol: PaymentProtocol) -> None:
+        super().__init__(f"the order is {protocol.value}'s")
+        self.protocol = protocol

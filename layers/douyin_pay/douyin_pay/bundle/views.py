@@ -1,0 +1,79 @@
+"""What the API returns for a stored object: its public fields, never the request hash or the
+bundle's bookkeeping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .platforms import pay_params
+from .platforms.base import protocol_of
+from .states import Kind, OrderStatus
+
+_VIEW_FIELDS = {
+    Kind.ORDER: (
+        "out_order_no",
+        "status",
+        "total_amount",
+        "refundable_amount",
+        "subject",
+        "body",
+        "valid_time",
+        "cp_extra",
+        "order_id",
+        "order_token",
+        "paid_at",
+        "pay_time",
+        "way",
+        "channel_no",
+        "created_at",
+        "updated_at",
+    ),
+    Kind.REFUND: (
+        "out_refund_no",
+        "out_order_no",
+        "status",
+        "refund_amount",
+        "reason",
+        "refund_no",
+        "refunded_at",
+        "is_all_settled",
+        "platform_message",
+        "created_at",
+        "updated_at",
+    ),
+    Kind.SETTLEMENT: (
+        "out_settle_no",
+        "out_order_no",
+        "status",
+        "settle_desc",
+        "settle_params",
+        "settle_no",
+        "settle_amount",
+        "rake",
+        "commission",
+        "settled_at",
+        "settle_detail",
+        "platform_message",
+        "created_at",
+        "updated_at",
+    ),
+}
+
+
+def view(kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The API's view of an object."""
+    out = {k: item[k] for k in _VIEW_FIELDS[kind] if k in item}
+    out["protocol"] = protocol_of(item.get("protocol")).value
+    if kind is Kind.SETTLEMENT and isinstance(out.get("settle_params"), str):
+        out["settle_params"] = json.loads(out["settle_params"])
+    if kind is Kind.ORDER:
+        if item.get("status") == OrderStatus.PAID:
+            out["refunded_or_pending_amount"] = int(item["total_amount"]) - int(item.get("refundable_amount", 0))
+        if params := pay_params(item):
+            out["pay_params"] = params
+    for extra in ("error", "anomalies", "reconcile_state"):
+        if item.get(extra):
+            out[extra] = item[extra]
+    return out
