@@ -1,0 +1,128 @@
+"""The bundle in-process: moto (mock_aws) + the Douyin simulator, as tests/bundle/conftest.py sets it up."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from local.aws_resources import FUNCTIONS, function_environment
+
+from .common import LOG_LEVEL, REGION, patched_env
+
+
+@contextlib.contextmanager
+def in_process_bundle() -> Iterator[Any]:
+    import boto3
+    from moto import mock_aws
+
+    from douyin_pay.bundle import runtime
+    from local.aws_resources import provision
+    from local.douyin_sim import DouyinSimulator, SimulatorConfig
+    from local.moto_atomic import make_dynamodb_atomic
+    from tests.bundle.harness import APP_ID, CALLBACK_URL, SALT, TOKEN, AwsCalls, Bundle
+
+    aws_env: dict[str, str | None] = {
+        "AWS_ENDPOINT_URL": None,
+        "AWS_PROFILE": None,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    # speed=0: the simulated clock moves only when told; callbacks are never pushed (drop="all"):
+    # the bench delivers notices itself.
+    sim_config = SimulatorConfig(
+        APP_ID, SALT, TOKEN, speed=0, drop="all", refund_processing_seconds=None, settle_processing_seconds=None
+    )
+    with contextlib.ExitStack() as stack:
+        sim = stack.enter_context(DouyinSimulator(sim_config))
+        stack.enter_context(patched_env(aws_env))
+        make_dynamodb_atomic()
+        stack.enter_context(mock_aws())
+        session = boto3.Session(region_name=REGION)
+        resources = provision(session, prefix="bench", salt=SALT, tokens=[TOKEN])
+        env: dict[str, str | None] = {}
+        for logical_id in FUNCTIONS:
+            env.update(
+                function_environment(
+                    logical_id,
+                    resources,
+                    app_id=APP_ID,
+                    callback_url=CALLBACK_URL,
+                    base_url=sim.base_url,
+                    log_level=LOG_LEVEL,
+                )
+            )
+        env |= {"RECONCILE_MIN_INTERVAL_MS": "0", "POWERTOOLS_METRICS_DISABLED": "true"}
+        stack.enter_context(patched_env(env))
+        runtime.reset()
+        stack.callback(_reset_runtime)
+        calls = AwsCalls()
+        for service in ("dynamodb", "sqs"):
+            events = runtime.aws_client(service).meta.events
+            events.register("before-call", calls.hook)
+            events.register("before-parameter-build", calls.params_hook)
+        _count_secret_fetches(session, calls)
+        bundle = Bundle(resources, sim, calls, session)
+        runtime.now = bundle.clock
+        yield bundle
+
+
+def _reset_runtime() -> None:
+    from douyin_pay.bundle import runtime
+
+    runtime.reset()
+    runtime.now = time.time
+
+
+def _count_secret_fetches(session: Any, calls: Any) -> None:
+    """Install the Powertools secrets provider the handlers will use, with the same hook, so the
+    one-off GetSecretValue shows up in the warm-up counts (and would show in the figures)."""
+    from aws_lambda_powertools.utilities.parameters import base
+    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+
+    provider = SecretsProvider(boto3_client=session.client("secretsmanager"))
+    provider.client.meta.events.register("before-call", calls.hook)
+    base.DEFAULT_PROVIDERS["secrets"] = provider
+
+
+class OursEnvironment:
+    """One execution environment of the callback's service layer (tests/bundle/harness.fresh_service)."""
+
+    def __init__(self, bundle: Any) -> None:
+        from tests.bundle.harness import fresh_service
+
+        self.service = fresh_service(bundle, "callback")
+        self.client = self.service.store.client
+        self.calls: Counter[str] = Counter()
+        self.client.meta.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def warm(self) -> None:
+        self.client.describe_table(TableName=self.service.store.table)
+        self.calls.clear()
+
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def handle(self, notice: Any) -> str:
+        return self.service.apply_notice(notice).outcome
+
+    def close(self) -> None:
+        self.client.close()
+        if self.service.queue is not None:
+            self.service.queue.client.close()
+
+
+def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+    from douyin_pay.bundle.store import from_item
+
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items.extend(from_item(i) for i in page["Items"])
+    return items
