@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .bundle_env import in_process_bundle
-from .common import AMOUNT, SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
+from .bundle_env import in_process_bundle, payment_notice, reconcile_order_message
+from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
 
 # Budgets the README and the bundle tests state; the other operations are reported as measured.
 BUDGETS: dict[str, dict[str, int]] = {
@@ -21,10 +21,6 @@ BUDGETS: dict[str, dict[str, int]] = {
 
 
 def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
-    from douyin_pay.bundle.queue import ReconcileMessage
-    from douyin_pay.bundle.states import Kind
-    from tests.bundle.harness import notice_body, payment_msg
-
     t0 = time.perf_counter()
     ops: dict[str, dict[str, Any]] = {}
     with in_process_bundle() as b:
@@ -66,8 +62,7 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
             }
 
         def notice(no: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
-            msg = payment_msg(no, AMOUNT, order_id=created[no]["order_id"])
-            return notice_body("payment", msg, timestamp=timestamp, nonce=nonce)
+            return payment_notice(no, created[no]["order_id"], timestamp=timestamp, nonce=nonce)
 
         measure("create_payment", lambda: create("w-pay"), lambda: create("m-pay"), status_is(201))
         measure("query", lambda: b.get("payments", "w-pay"), lambda: b.get("payments", "m-pay"), status_is(200))
@@ -104,7 +99,7 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
             status_is(201)(create(no), f"setup {no}")
 
         def step(no: str) -> dict:
-            return b.reconcile([ReconcileMessage(Kind.ORDER, no).body()])
+            return b.reconcile([reconcile_order_message(no)])
 
         measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
 

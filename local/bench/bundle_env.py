@@ -1,4 +1,25 @@
-"""The bundle in-process: moto (mock_aws) + the Douyin simulator, as tests/bundle/conftest.py sets it up."""
+"""The bundle in-process: moto (mock_aws) + the Douyin simulator, as tests/bundle/conftest.py sets it up.
+
+This is the only module of the bench that reaches into ``douyin_pay.bundle`` or
+``tests.bundle.harness``; the sections use what it exports. When the bundle's API is reshaped,
+adapt here. What it relies on:
+
+``douyin_pay.bundle`` (internals):
+  - ``runtime.reset()``, ``runtime.aws_client(service)`` (the handlers' cached clients, hooked to
+    count calls) and ``runtime.now`` (set to the harness clock, put back to ``time.time``);
+  - ``queue.ReconcileMessage(states.Kind.ORDER, no).body()``: the reconcile queue's message body;
+  - ``store.object_key(states.Kind.ORDER, no)`` and ``store.from_item``;
+  - through ``fresh_service``: ``PaymentService.store.client`` / ``.store.table``,
+    ``.queue.client`` and ``.apply_notice(notice).outcome``.
+
+``tests.bundle.harness``: ``APP_ID``, ``CALLBACK_URL``, ``SALT``, ``TOKEN``, ``AwsCalls``,
+``fresh_service(bundle, "callback")``, ``notice_body``, ``payment_msg``, and ``Bundle``, which
+:func:`in_process_bundle` yields as is: the sections drive the handlers through its
+``create_payment``, ``get``, ``refund``, ``settle``, ``callback``, ``reconcile`` and ``item``, and
+use its ``sim``, ``calls`` (``reset``, ``count``), ``session``, ``resources`` and ``clock``.
+
+``douyin_pay`` (the SDK's public API): ``parse_callback``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +31,7 @@ from typing import Any
 
 from local.aws_resources import FUNCTIONS, function_environment
 
-from .common import LOG_LEVEL, REGION, patched_env
+from .common import AMOUNT, LOG_LEVEL, REGION, patched_env
 
 
 @contextlib.contextmanager
@@ -119,10 +140,50 @@ class OursEnvironment:
             self.service.queue.client.close()
 
 
-def _scan(client: Any, table: str) -> list[dict[str, Any]]:
+def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of a table in the bundle's item shape (plain values, not DynamoDB-typed)."""
     from douyin_pay.bundle.store import from_item
 
     items: list[dict[str, Any]] = []
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         items.extend(from_item(i) for i in page["Items"])
     return items
+
+
+def order_key(no: str) -> dict[str, Any]:
+    """The DynamoDB-typed key of an order's item."""
+    from douyin_pay.bundle.states import Kind
+    from douyin_pay.bundle.store import object_key
+
+    return object_key(Kind.ORDER, no)
+
+
+def reconcile_order_message(no: str) -> str:
+    """The reconcile queue's message body for one step on an order."""
+    from douyin_pay.bundle.queue import ReconcileMessage
+    from douyin_pay.bundle.states import Kind
+
+    return ReconcileMessage(Kind.ORDER, no).body()
+
+
+def payment_msg(no: str, order_id: str, *, app_id: str | None = None) -> dict[str, Any]:
+    """The platform's payment-success ``msg`` for an order of ``AMOUNT`` (the test app id by default)."""
+    from tests.bundle.harness import APP_ID
+    from tests.bundle.harness import payment_msg as harness_payment_msg
+
+    return harness_payment_msg(no, AMOUNT, app_id=app_id or APP_ID, order_id=order_id)
+
+
+def payment_notice(no: str, order_id: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
+    """A signed payment notice body, as the platform posts it to the callback (the test token)."""
+    from tests.bundle.harness import notice_body
+
+    return notice_body("payment", payment_msg(no, order_id), timestamp=timestamp, nonce=nonce)
+
+
+def verify_notice(body: bytes) -> Any:
+    """The verified notice the callback's service applies (signature checked with the test token)."""
+    from douyin_pay import parse_callback
+    from tests.bundle.harness import TOKEN
+
+    return parse_callback(body, [TOKEN])

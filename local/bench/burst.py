@@ -12,8 +12,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .bundle_env import OursEnvironment, _scan, in_process_bundle
-from .common import AMOUNT, BenchConfig, BenchError, order_body
+from .bundle_env import OursEnvironment, in_process_bundle, order_key, payment_notice, scan_table, verify_notice
+from .common import BenchConfig, BenchError, order_body
 from .timers import MotoTimer
 
 IN_PROGRESS_PAUSE = 0.001  # seconds before a baseline in-progress duplicate is retried
@@ -165,7 +165,7 @@ def _check_ours(admin: Any, table: str, orders: list[str], outcomes: dict[str, i
     expected = {"applied": k, "duplicate": k * (duplicates - 1)} if duplicates > 1 else {"applied": k}
     if outcomes != expected:
         failures.append(f"ours: outcomes {outcomes}, expected {expected}")
-    items = _scan(admin, table)
+    items = scan_table(admin, table)
     wanted = set(orders)
     events: dict[str, list[str]] = {}
     for item in items:
@@ -191,11 +191,11 @@ def _check_baseline(
         failures.append(
             f"baseline: outcomes {outcomes}, expected applied {k}, replay {replays} (+ in_progress retries)"
         )
-    status = {i["pk"].removeprefix("ORDER#"): i["status"] for i in _scan(admin, orders_table)}
+    status = {i["pk"].removeprefix("ORDER#"): i["status"] for i in scan_table(admin, orders_table)}
     not_paid = [no for no in orders if status.get(no) != "PAID"]
     if not_paid:
         failures.append(f"baseline: {len(not_paid)} orders not PAID, e.g. {not_paid[:3]}")
-    records = _scan(admin, idempotency_table)
+    records = scan_table(admin, idempotency_table)
     not_completed = [r["id"] for r in records if r.get("status") != "COMPLETED"]
     if not_completed:
         failures.append(f"baseline: {len(not_completed)} idempotency records not COMPLETED")
@@ -203,11 +203,7 @@ def _check_baseline(
 
 
 def burst_round(cfg: BenchConfig, index: int) -> dict[str, Any]:
-    from douyin_pay import parse_callback
-    from douyin_pay.bundle.states import Kind
-    from douyin_pay.bundle.store import object_key
     from local.bench_baseline import create_idempotency_table, create_orders_table, seed_orders
-    from tests.bundle.harness import TOKEN, notice_body, payment_msg
 
     k, m, t = cfg.burst_orders, cfg.burst_duplicates, cfg.burst_threads
     with in_process_bundle() as b:
@@ -226,7 +222,7 @@ def burst_round(cfg: BenchConfig, index: int) -> dict[str, Any]:
         admin = b.session.client("dynamodb")
 
         def raw_order(no: str) -> dict[str, Any]:
-            key = object_key(Kind.ORDER, no)
+            key = order_key(no)
             return admin.get_item(TableName=b.resources.table_name, Key=key, ConsistentRead=True)["Item"]
 
         try:
@@ -236,13 +232,12 @@ def burst_round(cfg: BenchConfig, index: int) -> dict[str, Any]:
             seed_orders(admin, orders_table, [raw_order(no) for no in [*nos, seq_no]])
 
             def notices_for(no: str, copies: int) -> list[Any]:
-                msg = payment_msg(no, AMOUNT, order_id=order_ids[no])
                 # Redeliveries carry a new timestamp and nonce; the dedupe key is over type + msg.
                 bodies = [
-                    notice_body("payment", msg, timestamp=str(1764072000 + 15 * d), nonce=str(1000 + d))
+                    payment_notice(no, order_ids[no], timestamp=str(1764072000 + 15 * d), nonce=str(1000 + d))
                     for d in range(copies)
                 ]
-                return [parse_callback(body, [TOKEN]) for body in bodies]  # verified once, up front
+                return [verify_notice(body) for body in bodies]  # verified once, up front
 
             notices = [n for no in nos for n in notices_for(no, m)]
             random.Random(index).shuffle(notices)  # noqa: S311 - an order, not a secret

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from .common import AMOUNT, LOG_LEVEL, SUCCESS, BenchConfig, BenchError, order_body, render_table, summary_ms
+from .bundle_env import payment_msg
+from .common import LOG_LEVEL, SUCCESS, BenchConfig, BenchError, order_body, render_table, summary_ms
 from .timers import GcPauses, MotoTimer
 
 
 def measure_latency(cfg: BenchConfig) -> dict[str, Any]:
     from local.events import function_url_event, http_api_v2_event, iam_caller
     from local.stack import LocalStack, StackConfig
-    from tests.bundle.harness import payment_msg
 
     t0 = time.perf_counter()
     # speed 1: the first reconcile step (60 s) stays in the future for the whole measurement, so the
@@ -84,9 +84,7 @@ def measure_latency(cfg: BenchConfig) -> dict[str, Any]:
         query = run("QueryFunction", query_events, status(200, "query"))
 
         app_id = stack.config.app_id
-        bodies = [
-            stack.sign_notice("payment", payment_msg(no, AMOUNT, app_id=app_id, order_id=order_ids[no])) for no in names
-        ]
+        bodies = [stack.sign_notice("payment", payment_msg(no, order_ids[no], app_id=app_id)) for no in names]
 
         def callback_events() -> list[dict]:
             return [
