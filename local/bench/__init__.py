@@ -10,7 +10,7 @@
 4. **Callback burst**: K orders × M duplicate notices from T threads, each its own execution
    environment, with a correctness check (exactly one transition per order) — non-zero exit if it fails.
 5. **The common way** on the same notices: Powertools ``@idempotent_function`` + a separate
-   conditional update (``local/bench_baseline.py``), and our ÷ baseline ratios.
+   conditional update (``local/bench/baseline.py``), and our ÷ baseline ratios.
 
 Everything runs on loopback and stops what it started, also on error. Prints one table per
 section and writes every figure as JSON.
@@ -18,7 +18,8 @@ section and writes every figure as JSON.
 Layout, one module per concern: ``cli`` (arguments, the run of every section, the report and the
 JSON; ``__main__`` calls it), ``common`` (configuration, constants, table and percentile helpers),
 ``timers`` (time inside moto, GC pauses), ``cold_imports`` (1), ``aws_calls`` (2), ``latency`` (3),
-``burst`` (one round of 4 + 5), ``burst_summary`` (4 + 5 over the rounds), and ``bundle_env``: the
-bundle in-process on moto + the simulator, and the one place that reaches into
-``douyin_pay.bundle`` and ``tests.bundle.harness`` (adapt it when their API changes).
+``burst`` (one round of 4 + 5), ``baseline`` (the Powertools way, for 5), ``burst_summary`` (4 + 5
+over the rounds), and ``bundle_env``: the bundle in-process on moto + the simulator, and the one
+place that reaches into ``douyin_pay.bundle`` and ``tests.bundle.harness`` (adapt it when their
+API changes).
 """

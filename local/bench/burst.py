@@ -20,11 +20,12 @@ IN_PROGRESS_PAUSE = 0.001  # seconds before a baseline in-progress duplicate is 
 
 
 class BaselineEnvironment:
-    """Adapter giving local.bench_baseline.PowertoolsEnvironment the same shape."""
+    """Adapter giving local.bench.baseline.PowertoolsEnvironment the same shape."""
 
     def __init__(self, bundle: Any, idempotency_table: str, orders_table: str) -> None:
-        from local.bench_baseline import PowertoolsEnvironment
         from local.events import lambda_context
+
+        from .baseline import PowertoolsEnvironment
 
         self.idempotency_table = idempotency_table
         self.env = PowertoolsEnvironment(
@@ -203,7 +204,7 @@ def _check_baseline(
 
 
 def burst_round(cfg: BenchConfig, index: int) -> dict[str, Any]:
-    from local.bench_baseline import create_idempotency_table, create_orders_table, seed_orders
+    from .baseline import create_idempotency_table, create_orders_table, seed_orders
 
     k, m, t = cfg.burst_orders, cfg.burst_duplicates, cfg.burst_threads
     with in_process_bundle() as b:

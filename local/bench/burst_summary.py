@@ -120,7 +120,7 @@ def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     serial_ratio = ratio(serial_ours["notices_per_second"], serial_base["notices_per_second"])
     baseline = {
         "what": (
-            "local/bench_baseline.py: Powertools @idempotent_function (DynamoDBPersistenceLayer, own table, "
+            "local/bench/baseline.py: Powertools @idempotent_function (DynamoDBPersistenceLayer, own table, "
             "default schema `id`), keyed on the notice's dedupe key (event_key_jmespath='dedupe_key'), wrapping "
             "a conditional UpdateItem CREATED -> PAID on its own copy of the orders; the same verified notices, "
             "threads and moto"
