@@ -20,88 +20,116 @@ BUDGETS: dict[str, dict[str, int]] = {
 }
 
 
+def status_is(expected: int) -> Callable[[Any, str], None]:
+    def check(result: Any, what: str) -> None:
+        if result[0] != expected:
+            raise BenchError(f"{what}: expected HTTP {expected}, got {result}")
+
+    return check
+
+
+def callback_ok(result: Any, what: str) -> None:
+    if tuple(result) != (200, SUCCESS):
+        raise BenchError(f"{what}: expected (200, success), got {result}")
+
+
+def batch_ok(result: Any, what: str) -> None:
+    if result != {"batchItemFailures": []}:
+        raise BenchError(f"{what}: expected no batch item failures, got {result}")
+
+
+class _Counting:
+    """The in-process bundle, the orders created on it, and the calls counted per operation."""
+
+    def __init__(self, b: Any) -> None:
+        self.b = b
+        self.ops: dict[str, dict[str, Any]] = {}
+        self.created: dict[str, dict[str, Any]] = {}
+
+    def create(self, no: str) -> tuple[int, dict]:
+        status, body = self.b.create_payment(order_body(no))
+        self.created[no] = body
+        return status, body
+
+    def notice(self, no: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
+        return payment_notice(no, self.created[no]["order_id"], timestamp=timestamp, nonce=nonce)
+
+    def measure(self, name: str, warm: Callable[[], Any], run: Callable[[], Any], check: Callable) -> None:
+        b = self.b
+        b.calls.reset()
+        check(warm(), f"{name} (warm-up)")
+        warm_calls = dict(b.calls.count())
+        b.calls.reset()
+        check(run(), name)
+        measured = dict(b.calls.count())
+        self.ops[name] = {
+            "calls": measured,
+            "total": sum(measured.values()),
+            "warmup_calls": warm_calls,
+            "budget": BUDGETS.get(name),
+            "within_budget": None if name not in BUDGETS else measured == BUDGETS[name],
+        }
+
+
+def _payment_and_callbacks(c: _Counting) -> None:
+    b, notice = c.b, c.notice
+    c.measure("create_payment", lambda: c.create("w-pay"), lambda: c.create("m-pay"), status_is(201))
+    c.measure("query", lambda: b.get("payments", "w-pay"), lambda: b.get("payments", "m-pay"), status_is(200))
+    for no in ("w-pay", "m-pay"):
+        b.sim.pay(no)
+    c.measure("callback_new", lambda: b.callback(notice("w-pay")), lambda: b.callback(notice("m-pay")), callback_ok)
+    # The platform's redelivery: same msg, new timestamp and nonce.
+    c.measure(
+        "callback_duplicate",
+        lambda: b.callback(notice("w-pay", timestamp="1764075600", nonce="9001")),
+        lambda: b.callback(notice("m-pay", timestamp="1764075600", nonce="9001")),
+        callback_ok,
+    )
+    for no in ("w-pay", "m-pay"):
+        if b.item(f"ORDER#{no}", "ORDER")["status"] != "PAID":
+            raise BenchError(f"{no} is not PAID after its callback")
+
+
+def _refund(c: _Counting) -> None:
+    """On the orders the callbacks paid."""
+
+    def refund(no: str) -> tuple[int, dict]:
+        return c.b.refund(no, {"out_refund_no": f"{no}-r1", "refund_amount": 3000, "reason": "顾客取消一杯"})
+
+    c.measure("create_refund", lambda: refund("w-pay"), lambda: refund("m-pay"), status_is(201))
+
+
+def _settlement(c: _Counting) -> None:
+    b = c.b
+    for no in ("w-set", "m-set"):  # paid orders of their own for the settlements (setup, not counted)
+        status_is(201)(c.create(no), f"setup {no}")
+        b.sim.pay(no)
+        callback_ok(b.callback(c.notice(no)), f"setup callback {no}")
+
+    def settle(no: str) -> tuple[int, dict]:
+        return b.settle(no, {"out_settle_no": f"{no}-s1", "settle_desc": "订单结算"})
+
+    c.measure("create_settlement", lambda: settle("w-set"), lambda: settle("m-set"), status_is(201))
+
+
+def _reconcile_step(c: _Counting) -> None:
+    for no in ("w-rec", "m-rec"):  # created, not paid: the reconcile step queries and reschedules
+        status_is(201)(c.create(no), f"setup {no}")
+
+    def step(no: str) -> dict:
+        return c.b.reconcile([reconcile_order_message(no)])
+
+    c.measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
+
+
 def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
-    ops: dict[str, dict[str, Any]] = {}
     with in_process_bundle() as b:
-        created: dict[str, dict[str, Any]] = {}
-
-        def create(no: str) -> tuple[int, dict]:
-            status, body = b.create_payment(order_body(no))
-            created[no] = body
-            return status, body
-
-        def status_is(expected: int) -> Callable[[Any, str], None]:
-            def check(result: Any, what: str) -> None:
-                if result[0] != expected:
-                    raise BenchError(f"{what}: expected HTTP {expected}, got {result}")
-
-            return check
-
-        def callback_ok(result: Any, what: str) -> None:
-            if tuple(result) != (200, SUCCESS):
-                raise BenchError(f"{what}: expected (200, success), got {result}")
-
-        def batch_ok(result: Any, what: str) -> None:
-            if result != {"batchItemFailures": []}:
-                raise BenchError(f"{what}: expected no batch item failures, got {result}")
-
-        def measure(name: str, warm: Callable[[], Any], run: Callable[[], Any], check: Callable) -> None:
-            b.calls.reset()
-            check(warm(), f"{name} (warm-up)")
-            warm_calls = dict(b.calls.count())
-            b.calls.reset()
-            check(run(), name)
-            measured = dict(b.calls.count())
-            ops[name] = {
-                "calls": measured,
-                "total": sum(measured.values()),
-                "warmup_calls": warm_calls,
-                "budget": BUDGETS.get(name),
-                "within_budget": None if name not in BUDGETS else measured == BUDGETS[name],
-            }
-
-        def notice(no: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
-            return payment_notice(no, created[no]["order_id"], timestamp=timestamp, nonce=nonce)
-
-        measure("create_payment", lambda: create("w-pay"), lambda: create("m-pay"), status_is(201))
-        measure("query", lambda: b.get("payments", "w-pay"), lambda: b.get("payments", "m-pay"), status_is(200))
-        for no in ("w-pay", "m-pay"):
-            b.sim.pay(no)
-        measure("callback_new", lambda: b.callback(notice("w-pay")), lambda: b.callback(notice("m-pay")), callback_ok)
-        # The platform's redelivery: same msg, new timestamp and nonce.
-        measure(
-            "callback_duplicate",
-            lambda: b.callback(notice("w-pay", timestamp="1764075600", nonce="9001")),
-            lambda: b.callback(notice("m-pay", timestamp="1764075600", nonce="9001")),
-            callback_ok,
-        )
-        for no in ("w-pay", "m-pay"):
-            if b.item(f"ORDER#{no}", "ORDER")["status"] != "PAID":
-                raise BenchError(f"{no} is not PAID after its callback")
-
-        def refund(no: str) -> tuple[int, dict]:
-            return b.refund(no, {"out_refund_no": f"{no}-r1", "refund_amount": 3000, "reason": "顾客取消一杯"})
-
-        measure("create_refund", lambda: refund("w-pay"), lambda: refund("m-pay"), status_is(201))
-
-        for no in ("w-set", "m-set"):  # paid orders of their own for the settlements (setup, not counted)
-            status_is(201)(create(no), f"setup {no}")
-            b.sim.pay(no)
-            callback_ok(b.callback(notice(no)), f"setup callback {no}")
-
-        def settle(no: str) -> tuple[int, dict]:
-            return b.settle(no, {"out_settle_no": f"{no}-s1", "settle_desc": "订单结算"})
-
-        measure("create_settlement", lambda: settle("w-set"), lambda: settle("m-set"), status_is(201))
-
-        for no in ("w-rec", "m-rec"):  # created, not paid: the reconcile step queries and reschedules
-            status_is(201)(create(no), f"setup {no}")
-
-        def step(no: str) -> dict:
-            return b.reconcile([reconcile_order_message(no)])
-
-        measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
+        counting = _Counting(b)
+        # In this order: the refund needs the orders the callbacks paid.
+        for step in (_payment_and_callbacks, _refund, _settlement, _reconcile_step):
+            step(counting)
+    ops = counting.ops
 
     totals = Counter()
     for op in ops.values():
