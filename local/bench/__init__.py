@@ -18,8 +18,8 @@ section and writes every figure as JSON.
 Layout, one module per concern: ``cli`` (arguments, the run of every section, the report and the
 JSON; ``__main__`` calls it), ``common`` (configuration, constants, table and percentile helpers),
 ``timers`` (time inside moto, GC pauses), ``cold_imports`` (1), ``aws_calls`` (2), ``latency`` (3),
-``burst`` (one round of 4 + 5), ``baseline`` (the Powertools way, for 5), ``burst_summary`` (4 + 5
-over the rounds), and ``bundle_env``: the bundle in-process on moto + the simulator, and the one
-place that reaches into ``douyin_pay.bundle`` and ``tests.bundle.harness`` (adapt it when their
-API changes).
+``burst`` (one round of 4 + 5), ``delivery`` (notices to environments, threaded or serial),
+``baseline`` (the Powertools way, for 5), ``burst_summary`` (4 + 5 over the rounds), and
+``bundle_env``: the bundle in-process on moto + the simulator, and the one place that reaches into
+``douyin_pay.bundle`` and ``tests.bundle.harness`` (adapt it when their API changes).
 """
