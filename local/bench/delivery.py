@@ -50,67 +50,87 @@ class BaselineEnvironment:
         self.env.close()
 
 
-def run_threads(factory: Callable[[], Any], notices: Sequence[Any], threads: int) -> dict[str, Any]:
-    """Deliver the notices from ``threads`` threads, each with its own environment; returns the
-    wall time of the delivery phase, each attempt's (outcome, calls) and the calls by operation."""
-    queue: deque[Any] = deque(notices)
-    records: list[tuple[str, int]] = []
-    errors: list[BaseException] = []
-    envs: list[Any] = []
-    lock = threading.Lock()
-    ready = threading.Barrier(threads + 1, timeout=120)
+class _Delivery:
+    """What the delivery threads share: the notices left, each attempt's (outcome, calls), the
+    environments set up and the errors raised (reported after the join)."""
 
-    def worker() -> None:
-        env = None
-        try:
-            env = factory()
-            env.warm()
-            with lock:
-                envs.append(env)
-        except BaseException as exc:  # noqa: BLE001 - reported after the join
-            errors.append(exc)
+    def __init__(self, factory: Callable[[], Any], notices: Sequence[Any], threads: int) -> None:
+        self.factory = factory
+        self.queue: deque[Any] = deque(notices)
+        self.records: list[tuple[str, int]] = []
+        self.errors: list[BaseException] = []
+        self.envs: list[Any] = []
+        self.lock = threading.Lock()
+        self.ready = threading.Barrier(threads + 1, timeout=120)
+
+    def worker(self) -> None:
+        env = self._set_up()
         with contextlib.suppress(threading.BrokenBarrierError):
-            ready.wait()
+            self.ready.wait()
         if env is None:
             return
         mine: list[tuple[str, int]] = []
         try:
-            while True:
-                try:
-                    notice = queue.popleft()
-                except IndexError:
-                    break
-                before = env.total_calls()
-                outcome = env.handle(notice)
-                mine.append((outcome, env.total_calls() - before))
-                if outcome == "in_progress":  # the platform would redeliver it later
-                    time.sleep(IN_PROGRESS_PAUSE)
-                    queue.append(notice)
+            self._drain(env, mine)
         except BaseException as exc:  # noqa: BLE001 - reported after the join
-            errors.append(exc)
-        with lock:
-            records.extend(mine)
+            self.errors.append(exc)
+        with self.lock:
+            self.records.extend(mine)
 
-    workers = [threading.Thread(target=worker, name=f"bench-env-{i}", daemon=True) for i in range(threads)]
+    def _set_up(self) -> Any:
+        env = None
+        try:
+            env = self.factory()
+            env.warm()
+            with self.lock:
+                self.envs.append(env)
+        except BaseException as exc:  # noqa: BLE001 - reported after the join
+            self.errors.append(exc)
+        return env
+
+    def _drain(self, env: Any, mine: list[tuple[str, int]]) -> None:
+        while True:
+            try:
+                notice = self.queue.popleft()
+            except IndexError:
+                break
+            before = env.total_calls()
+            outcome = env.handle(notice)
+            mine.append((outcome, env.total_calls() - before))
+            if outcome == "in_progress":  # the platform would redeliver it later
+                time.sleep(IN_PROGRESS_PAUSE)
+                self.queue.append(notice)
+
+    def close_environments(self) -> dict[str, int]:
+        """Close every environment; their calls by operation, summed."""
+        by_operation: Counter[str] = Counter()
+        for env in self.envs:
+            by_operation.update(env.calls)
+            env.close()
+        return dict(by_operation)
+
+
+def run_threads(factory: Callable[[], Any], notices: Sequence[Any], threads: int) -> dict[str, Any]:
+    """Deliver the notices from ``threads`` threads, each with its own environment; returns the
+    wall time of the delivery phase, each attempt's (outcome, calls) and the calls by operation."""
+    delivery = _Delivery(factory, notices, threads)
+    workers = [threading.Thread(target=delivery.worker, name=f"bench-env-{i}", daemon=True) for i in range(threads)]
     for t in workers:
         t.start()
     try:
-        ready.wait()
+        delivery.ready.wait()
     except threading.BrokenBarrierError as exc:
-        raise BenchError(f"burst environments did not start: {errors!r}") from exc
+        raise BenchError(f"burst environments did not start: {delivery.errors!r}") from exc
     start = time.perf_counter()
     for t in workers:
         t.join(timeout=300)
     elapsed = time.perf_counter() - start
-    by_operation: Counter[str] = Counter()
-    for env in envs:
-        by_operation.update(env.calls)
-        env.close()
-    if errors:
-        raise BenchError("burst worker failed: " + "".join(traceback.format_exception(errors[0])))
+    by_operation = delivery.close_environments()
+    if delivery.errors:
+        raise BenchError("burst worker failed: " + "".join(traceback.format_exception(delivery.errors[0])))
     if any(t.is_alive() for t in workers):
         raise BenchError("burst workers did not finish in 300 s")
-    return {"seconds": elapsed, "records": records, "by_operation": dict(by_operation)}
+    return {"seconds": elapsed, "records": delivery.records, "by_operation": by_operation}
 
 
 def serial_pass(factory: Callable[[], Any], notices: Sequence[Any]) -> dict[str, Any]:
