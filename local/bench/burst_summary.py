@@ -32,43 +32,50 @@ WHY = (
 )
 
 
-def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    t0 = time.perf_counter()
-    rounds = []
-    for i in range(cfg.burst_rounds):
-        progress(f"burst round {i + 1}/{cfg.burst_rounds}")
-        rounds.append(burst_round(cfg, i))
+def _aggregate(rounds: list[dict[str, Any]], side: str, new_outcomes: set[str], k: int, m: int) -> dict[str, Any]:
+    """One side's threaded figures over the rounds."""
+    runs = [r[side] for r in rounds]
+    total = sum(r["dynamodb_calls"] for r in runs)
+    outcomes: Counter[str] = Counter()
+    by_op: Counter[str] = Counter()
+    for r in runs:
+        outcomes.update(r["outcomes"])
+        by_op.update(r["dynamodb_calls_by_operation"])
+    new = sum(v for o, v in outcomes.items() if o in new_outcomes)
+    return {
+        "notices_per_second_median": statistics.median(r["notices_per_second"] for r in runs),
+        "notices_per_second_rounds": [r["notices_per_second"] for r in runs],
+        "dynamodb_calls_per_notice": round(total / (len(runs) * k * m), 3),
+        "calls_per_new_notice": round(statistics.fmean(r["calls_per_new_notice"] for r in runs), 3),
+        "calls_per_duplicate": (round(statistics.fmean(r["calls_per_duplicate"] for r in runs), 3) if m > 1 else None),
+        "dynamodb_calls_by_operation": dict(by_op),
+        "outcomes": dict(outcomes),
+        "new_notices": new,
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _serial_medians(rounds: list[dict[str, Any]], side: str) -> dict[str, Any]:
+    """One side's serial figures: medians over the rounds, and every round's."""
+    runs = [r["serial"][side] for r in rounds]
+    keys = (
+        "notices_per_second",
+        "ms_per_notice",
+        "ms_in_moto_per_notice",
+        "ms_client_side_per_notice",
+        "calls_per_notice",
+    )
+    return {key: statistics.median(r[key] for r in runs) for key in keys} | {"rounds": runs}
+
+
+def _burst_section(
+    cfg: BenchConfig, rounds: list[dict[str, Any]], ours: dict[str, Any], ours_failures: list[str], t0: float
+) -> dict[str, Any]:
     k, m = cfg.burst_orders, cfg.burst_duplicates
-
-    def aggregate(side: str, new_outcomes: set[str]) -> dict[str, Any]:
-        runs = [r[side] for r in rounds]
-        total = sum(r["dynamodb_calls"] for r in runs)
-        outcomes: Counter[str] = Counter()
-        by_op: Counter[str] = Counter()
-        for r in runs:
-            outcomes.update(r["outcomes"])
-            by_op.update(r["dynamodb_calls_by_operation"])
-        new = sum(v for o, v in outcomes.items() if o in new_outcomes)
-        return {
-            "notices_per_second_median": statistics.median(r["notices_per_second"] for r in runs),
-            "notices_per_second_rounds": [r["notices_per_second"] for r in runs],
-            "dynamodb_calls_per_notice": round(total / (len(runs) * k * m), 3),
-            "calls_per_new_notice": round(statistics.fmean(r["calls_per_new_notice"] for r in runs), 3),
-            "calls_per_duplicate": (
-                round(statistics.fmean(r["calls_per_duplicate"] for r in runs), 3) if m > 1 else None
-            ),
-            "dynamodb_calls_by_operation": dict(by_op),
-            "outcomes": dict(outcomes),
-            "new_notices": new,
-        }
-
-    ours = aggregate("ours", {"applied"})
-    base = aggregate("baseline", {"applied", "not_applied"})
-    failures = [f for r in rounds for f in r["failures"]]
-    ours_failures = [f for f in failures if f.startswith("ours")]
-    base_failures = [f for f in failures if not f.startswith("ours")]
-    sequential = rounds[0]["sequential"]
-    burst = {
+    return {
         "params": {
             "orders": k,
             "duplicates_per_order": m,
@@ -94,21 +101,8 @@ def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
-    def ratio(a: float | None, b: float | None) -> float | None:
-        return round(a / b, 3) if a is not None and b else None
 
-    def serial(side: str) -> dict[str, Any]:
-        runs = [r["serial"][side] for r in rounds]
-        keys = (
-            "notices_per_second",
-            "ms_per_notice",
-            "ms_in_moto_per_notice",
-            "ms_client_side_per_notice",
-            "calls_per_notice",
-        )
-        return {key: statistics.median(r[key] for r in runs) for key in keys} | {"rounds": runs}
-
-    serial_ours, serial_base = serial("ours"), serial("baseline")
+def _measured_vs_expected(sequential: dict[str, Any]) -> str:
     seq_base_new = sum(sequential["baseline"]["new"]["calls"].values())
     seq_base_dup = sum(sequential["baseline"]["duplicate"]["calls"].values())
     expectation = (
@@ -116,9 +110,50 @@ def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         if (seq_base_new, seq_base_dup) == (3, 1)
         else f"DIFFERS from the expected 3 / 1: measured {seq_base_new} / {seq_base_dup}"
     )
-    threaded_ratio = ratio(ours["notices_per_second_median"], base["notices_per_second_median"])
-    serial_ratio = ratio(serial_ours["notices_per_second"], serial_base["notices_per_second"])
-    baseline = {
+    return f"Powertools sequential: {expectation}"
+
+
+def _serial_section(cfg: BenchConfig, serial_ours: dict[str, Any], serial_base: dict[str, Any]) -> dict[str, Any]:
+    k, m = cfg.burst_orders, cfg.burst_duplicates
+    return {
+        "note": (
+            f"another {k} orders x {m} notices per round through one environment per side in one thread "
+            "(no lock waits or GIL contention); time inside moto's request handling measured apart "
+            "from the client side (botocore serialisation/parsing + the code under test); medians over rounds"
+        ),
+        "ours": serial_ours,
+        "baseline": serial_base,
+        "ratios_ours_over_baseline": {
+            "ms_client_side_per_notice": _ratio(
+                serial_ours["ms_client_side_per_notice"], serial_base["ms_client_side_per_notice"]
+            ),
+            "ms_in_moto_per_notice": _ratio(serial_ours["ms_in_moto_per_notice"], serial_base["ms_in_moto_per_notice"]),
+            "throughput": _ratio(serial_ours["notices_per_second"], serial_base["notices_per_second"]),
+        },
+    }
+
+
+def _throughput_explained(
+    cfg: BenchConfig, threaded_ratio: float | None, serial_ours: dict[str, Any], serial_base: dict[str, Any]
+) -> str:
+    serial_ratio = _ratio(serial_ours["notices_per_second"], serial_base["notices_per_second"])
+    return (
+        f"On moto the throughput ratio (ours / baseline) is {threaded_ratio} with {cfg.burst_threads} "
+        f"threads and {serial_ratio} serially. "
+        f"Serially, ours spends {serial_ours['ms_in_moto_per_notice']} ms per notice inside moto against "
+        f"{serial_base['ms_in_moto_per_notice']} ms for the baseline's {serial_base['calls_per_notice']} calls, "
+        f"while the client side (botocore + the code under test) is {serial_ours['ms_client_side_per_notice']} ms "
+        f"against {serial_base['ms_client_side_per_notice']} ms: the gap is the emulator's TransactWriteItems, "
+        "not the code under test."
+    )
+
+
+def _baseline_section(
+    cfg: BenchConfig, rounds: list[dict[str, Any]], ours: dict[str, Any], base: dict[str, Any], base_failures: list[str]
+) -> dict[str, Any]:
+    serial_ours, serial_base = _serial_medians(rounds, "ours"), _serial_medians(rounds, "baseline")
+    threaded_ratio = _ratio(ours["notices_per_second_median"], base["notices_per_second_median"])
+    return {
         "what": (
             "local/bench/baseline.py: Powertools @idempotent_function (DynamoDBPersistenceLayer, own table, "
             "default schema `id`), keyed on the notice's dedupe key (event_key_jmespath='dedupe_key'), wrapping "
@@ -126,50 +161,40 @@ def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             "threads and moto"
         ),
         "baseline": base,
-        "sequential_single_environment": sequential,
+        "sequential_single_environment": rounds[0]["sequential"],
         "check": {"passed": not base_failures, "failures": base_failures},
         "ratios_ours_over_baseline": {
-            "calls_per_new_notice": ratio(ours["calls_per_new_notice"], base["calls_per_new_notice"]),
-            "calls_per_duplicate": ratio(ours["calls_per_duplicate"], base["calls_per_duplicate"]),
-            "calls_per_notice": ratio(ours["dynamodb_calls_per_notice"], base["dynamodb_calls_per_notice"]),
+            "calls_per_new_notice": _ratio(ours["calls_per_new_notice"], base["calls_per_new_notice"]),
+            "calls_per_duplicate": _ratio(ours["calls_per_duplicate"], base["calls_per_duplicate"]),
+            "calls_per_notice": _ratio(ours["dynamodb_calls_per_notice"], base["dynamodb_calls_per_notice"]),
             "throughput": threaded_ratio,
         },
-        "serial_single_environment": {
-            "note": (
-                f"another {k} orders x {m} notices per round through one environment per side in one thread "
-                "(no lock waits or GIL contention); time inside moto's request handling measured apart "
-                "from the client side (botocore serialisation/parsing + the code under test); medians over rounds"
-            ),
-            "ours": serial_ours,
-            "baseline": serial_base,
-            "ratios_ours_over_baseline": {
-                "ms_client_side_per_notice": ratio(
-                    serial_ours["ms_client_side_per_notice"], serial_base["ms_client_side_per_notice"]
-                ),
-                "ms_in_moto_per_notice": ratio(
-                    serial_ours["ms_in_moto_per_notice"], serial_base["ms_in_moto_per_notice"]
-                ),
-                "throughput": serial_ratio,
-            },
-        },
-        "measured_vs_expected": f"Powertools sequential: {expectation}",
-        "throughput_explained": (
-            f"On moto the throughput ratio (ours / baseline) is {threaded_ratio} with {cfg.burst_threads} "
-            f"threads and {serial_ratio} serially. "
-            f"Serially, ours spends {serial_ours['ms_in_moto_per_notice']} ms per notice inside moto against "
-            f"{serial_base['ms_in_moto_per_notice']} ms for the baseline's {serial_base['calls_per_notice']} calls, "
-            f"while the client side (botocore + the code under test) is {serial_ours['ms_client_side_per_notice']} ms "
-            f"against {serial_base['ms_client_side_per_notice']} ms: the gap is the emulator's TransactWriteItems, "
-            "not the code under test."
-        ),
+        "serial_single_environment": _serial_section(cfg, serial_ours, serial_base),
+        "measured_vs_expected": _measured_vs_expected(rounds[0]["sequential"]),
+        "throughput_explained": _throughput_explained(cfg, threaded_ratio, serial_ours, serial_base),
         "why": list(WHY),
     }
-    return burst, baseline
 
 
-def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
+def measure_burst(cfg: BenchConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    t0 = time.perf_counter()
+    rounds = []
+    for i in range(cfg.burst_rounds):
+        progress(f"burst round {i + 1}/{cfg.burst_rounds}")
+        rounds.append(burst_round(cfg, i))
+    k, m = cfg.burst_orders, cfg.burst_duplicates
+    ours = _aggregate(rounds, "ours", {"applied"}, k, m)
+    base = _aggregate(rounds, "baseline", {"applied", "not_applied"}, k, m)
+    failures = [f for r in rounds for f in r["failures"]]
+    ours_failures = [f for f in failures if f.startswith("ours")]
+    base_failures = [f for f in failures if not f.startswith("ours")]
+    burst = _burst_section(cfg, rounds, ours, ours_failures, t0)
+    return burst, _baseline_section(cfg, rounds, ours, base, base_failures)
+
+
+def _print_ours(burst: dict[str, Any]) -> None:
     p = burst["params"]
-    o, b = burst["ours"], baseline["baseline"]
+    o = burst["ours"]
     print(
         f"\n## 4. Callback burst: {p['orders']} orders × {p['duplicates_per_order']} notices, "
         f"{p['threads']} threads, {p['rounds']} round(s)\n"
@@ -191,6 +216,9 @@ def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
         print(f"  ✗ {failure}")
     print(f"Throughput per round: {o['notices_per_second_rounds']}. {burst['note']}.")
 
+
+def _print_comparison(o: dict[str, Any], baseline: dict[str, Any]) -> None:
+    b = baseline["baseline"]
     print("\n## 5. The common way: Powertools idempotency + a separate update, same notices\n")
     rows = [
         [
@@ -222,6 +250,9 @@ def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
         ]
     )
     print(render_table(["", "notices/s", "calls/notice", "per new", "per duplicate", "calls by operation"], rows))
+
+
+def _print_sequential(baseline: dict[str, Any]) -> None:
     seq = baseline["sequential_single_environment"]
     rows = [
         [
@@ -233,6 +264,9 @@ def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
     ]
     print("\nOne environment, no race (a new notice, then its redelivery):\n")
     print(render_table(["", "new notice", "duplicate"], rows))
+
+
+def _print_serial(baseline: dict[str, Any]) -> None:
     serial = baseline["serial_single_environment"]
     rows = []
     for name in ("ours", "baseline"):
@@ -254,6 +288,10 @@ def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
     print("\nWhere the time goes (one environment, one thread, serial):\n")
     print(render_table(["", "notices/s", "ms/notice", "in moto", "client side", "calls/notice"], rows))
     print(f"\n{serial['note']}.")
+
+
+def _print_baseline_notes(baseline: dict[str, Any]) -> None:
+    b = baseline["baseline"]
     print(f"\nBaseline outcomes: {calls_text(b['outcomes'])}; throughput per round {b['notices_per_second_rounds']}.")
     print(f"{baseline['measured_vs_expected']}.")
     print(baseline["throughput_explained"])
@@ -264,3 +302,11 @@ def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
     print("\nWhy the numbers differ:")
     for line in baseline["why"]:
         print(f"  - {line}")
+
+
+def print_burst(burst: dict[str, Any], baseline: dict[str, Any]) -> None:
+    _print_ours(burst)
+    _print_comparison(burst["ours"], baseline)
+    _print_sequential(baseline)
+    _print_serial(baseline)
+    _print_baseline_notes(baseline)
