@@ -69,18 +69,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    cfg = BenchConfig.from_args(args)
-    started = time.perf_counter()
+def _header(argv: list[str], cfg: BenchConfig) -> dict[str, Any]:
     now = datetime.now(UTC).astimezone()
-    result: dict[str, Any] = {
+    return {
         "command": shlex.join(["python", "-m", "local.bench", *argv]),
         "date": now.isoformat(timespec="seconds"),
         "machine": machine(),
         "config": asdict(cfg),
     }
+
+
+def _print_header(result: dict[str, Any]) -> None:
     m = result["machine"]
     print(f"# douyin-pay bench — {result['date']}")
     print(f"command: {result['command']}")
@@ -90,21 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"packages: {calls_text(m['packages'])}", flush=True)
 
-    errors: dict[str, str] = {}
-    stray: dict[str, list[str]] = {}
 
-    def section(key: str, what: str, run: Callable[[], Any], show: Callable[..., None]) -> Any:
+class _Sections:
+    """Runs each section in turn: its errors and what the code under test printed, by section."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+        self.stray: dict[str, list[str]] = {}
+
+    def run(self, key: str, what: str, run: Callable[[], Any], show: Callable[..., None]) -> Any:
         progress(what)
         captured = io.StringIO()  # what handlers print (e.g. Powertools' EMF auto-flush) stays out of the tables
         try:
             with contextlib.redirect_stdout(captured):
                 value = run()
         except Exception as exc:  # noqa: BLE001 - every section is attempted; the exit code reports it
-            errors[key] = "".join(traceback.format_exception(exc))
-            print(f"\n## {key}: FAILED\n{errors[key]}", flush=True)
+            self.errors[key] = "".join(traceback.format_exception(exc))
+            print(f"\n## {key}: FAILED\n{self.errors[key]}", flush=True)
             return None
         finally:
-            stray[key] = captured.getvalue().splitlines()
+            self.stray[key] = captured.getvalue().splitlines()
         if isinstance(value, tuple):
             show(*value)
         else:
@@ -112,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return value
 
+
+def _run_sections(cfg: BenchConfig, sections: _Sections, result: dict[str, Any]) -> None:
+    section = sections.run
     n_modules = len(HANDLERS) + 1
     result["imports"] = section(
         "imports",
@@ -133,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     result["burst"], result["baseline"] = burst if burst else (None, None)
 
+
+def _conclude(result: dict[str, Any], sections: _Sections, started: float) -> list[str]:
+    """Add the verdict and the run's errors to ``result``; the reasons it failed, if it did."""
+    errors, stray = sections.errors, sections.stray
     burst_ok = bool(result["burst"] and result["burst"]["check"]["passed"])
     baseline_ok = bool(result["baseline"] and result["baseline"]["check"]["passed"])
     result["errors"] = errors
@@ -143,11 +154,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     result["ok"] = not errors and burst_ok and baseline_ok
     result["seconds"] = round(time.perf_counter() - started, 1)
+    return [*errors, *([] if burst_ok else ["burst check"]), *([] if baseline_ok else ["baseline check"])]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    cfg = BenchConfig.from_args(args)
+    started = time.perf_counter()
+    result = _header(argv, cfg)
+    _print_header(result)
+    sections = _Sections()
+    _run_sections(cfg, sections, result)
+    reasons = _conclude(result, sections, started)
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     verdict = "OK" if result["ok"] else "FAILED"
-    reasons = [*errors, *([] if burst_ok else ["burst check"]), *([] if baseline_ok else ["baseline check"])]
     print(f"\n{verdict} in {result['seconds']} s{'' if result['ok'] else ' — ' + ', '.join(reasons)}; JSON: {out}")
     return 0 if result["ok"] else 1
