@@ -43,7 +43,7 @@ def in_process_bundle() -> Iterator[Any]:
     from local.aws_resources import provision
     from local.douyin_sim import DouyinSimulator, SimulatorConfig
     from local.moto_atomic import make_dynamodb_atomic
-    from tests.bundle.harness import APP_ID, CALLBACK_URL, SALT, TOKEN, AwsCalls, Bundle
+    from tests.bundle.harness import APP_ID, SALT, TOKEN, AwsCalls, Bundle
 
     aws_env: dict[str, str | None] = {
         "AWS_ENDPOINT_URL": None,
@@ -65,31 +65,45 @@ def in_process_bundle() -> Iterator[Any]:
         stack.enter_context(mock_aws())
         session = boto3.Session(region_name=REGION)
         resources = provision(session, prefix="bench", salt=SALT, tokens=[TOKEN])
-        env: dict[str, str | None] = {}
-        for logical_id in FUNCTIONS:
-            env.update(
-                function_environment(
-                    logical_id,
-                    resources,
-                    app_id=APP_ID,
-                    callback_url=CALLBACK_URL,
-                    base_url=sim.base_url,
-                    log_level=LOG_LEVEL,
-                )
-            )
-        env |= {"RECONCILE_MIN_INTERVAL_MS": "0", "POWERTOOLS_METRICS_DISABLED": "true"}
-        stack.enter_context(patched_env(env))
+        stack.enter_context(patched_env(_functions_environment(resources, sim.base_url)))
         runtime.reset()
         stack.callback(_reset_runtime)
         calls = AwsCalls()
-        for service in ("dynamodb", "sqs"):
-            events = runtime.aws_client(service).meta.events
-            events.register("before-call", calls.hook)
-            events.register("before-parameter-build", calls.params_hook)
+        _count_handler_calls(calls)
         _count_secret_fetches(session, calls)
         bundle = Bundle(resources, sim, calls, session)
         runtime.now = bundle.clock
         yield bundle
+
+
+def _functions_environment(resources: Any, base_url: str) -> dict[str, str | None]:
+    """Every function's template environment (the handlers share one process here)."""
+    from tests.bundle.harness import APP_ID, CALLBACK_URL
+
+    env: dict[str, str | None] = {}
+    for logical_id in FUNCTIONS:
+        env.update(
+            function_environment(
+                logical_id,
+                resources,
+                app_id=APP_ID,
+                callback_url=CALLBACK_URL,
+                base_url=base_url,
+                log_level=LOG_LEVEL,
+            )
+        )
+    env |= {"RECONCILE_MIN_INTERVAL_MS": "0", "POWERTOOLS_METRICS_DISABLED": "true"}
+    return env
+
+
+def _count_handler_calls(calls: Any) -> None:
+    """Hook the counter on the clients the handlers use (the runtime's cached DynamoDB and SQS clients)."""
+    from douyin_pay.bundle import runtime
+
+    for service in ("dynamodb", "sqs"):
+        events = runtime.aws_client(service).meta.events
+        events.register("before-call", calls.hook)
+        events.register("before-parameter-build", calls.params_hook)
 
 
 def _reset_runtime() -> None:
