@@ -1,0 +1,157 @@
+"""Section 2: AWS calls per operation, counted on the handlers' own clients."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from .bundle_env import in_process_bundle, payment_notice, reconcile_order_message
+from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
+
+# Budgets the README and the bundle tests state; the other operations are reported as measured.
+BUDGETS: dict[str, dict[str, int]] = {
+    "create_payment": {"PutItem": 1, "UpdateItem": 1, "SendMessage": 1},
+    "query": {"GetItem": 1},
+    "callback_new": {"TransactWriteItems": 1},
+    "callback_duplicate": {"TransactWriteItems": 1},
+    "reconcile_step": {"GetItem": 1, "UpdateItem": 1, "SendMessage": 1},
+}
+
+
+def status_is(expected: int) -> Callable[[Any, str], None]:
+    def check(result: Any, what: str) -> None:
+        if result[0] != expected:
+            raise BenchError(f"{what}: expected HTTP {expected}, got {result}")
+
+    return check
+
+
+def callback_ok(result: Any, what: str) -> None:
+    if tuple(result) != (200, SUCCESS):
+        raise BenchError(f"{what}: expected (200, success), got {result}")
+
+
+def batch_ok(result: Any, what: str) -> None:
+    if result != {"batchItemFailures": []}:
+        raise BenchError(f"{what}: expected no batch item failures, got {result}")
+
+
+class _Counting:
+    """The in-process bundle, the orders created on it, and the calls counted per operation."""
+
+    def __init__(self, b: Any) -> None:
+        self.b = b
+        self.ops: dict[str, dict[str, Any]] = {}
+        self.created: dict[str, dict[str, Any]] = {}
+
+    def create(self, no: str) -> tuple[int, dict]:
+        status, body = self.b.create_payment(order_body(no))
+        self.created[no] = body
+        return status, body
+
+    def notice(self, no: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
+        return payment_notice(no, self.created[no]["order_id"], timestamp=timestamp, nonce=nonce)
+
+    def measure(self, name: str, warm: Callable[[], Any], run: Callable[[], Any], check: Callable) -> None:
+        b = self.b
+        b.calls.reset()
+        check(warm(), f"{name} (warm-up)")
+        warm_calls = dict(b.calls.count())
+        b.calls.reset()
+        check(run(), name)
+        measured = dict(b.calls.count())
+        self.ops[name] = {
+            "calls": measured,
+            "total": sum(measured.values()),
+            "warmup_calls": warm_calls,
+            "budget": BUDGETS.get(name),
+            "within_budget": None if name not in BUDGETS else measured == BUDGETS[name],
+        }
+
+
+def _payment_and_callbacks(c: _Counting) -> None:
+    b, notice = c.b, c.notice
+    c.measure("create_payment", lambda: c.create("w-pay"), lambda: c.create("m-pay"), status_is(201))
+    c.measure("query", lambda: b.get("payments", "w-pay"), lambda: b.get("payments", "m-pay"), status_is(200))
+    for no in ("w-pay", "m-pay"):
+        b.sim.pay(no)
+    c.measure("callback_new", lambda: b.callback(notice("w-pay")), lambda: b.callback(notice("m-pay")), callback_ok)
+    # The platform's redelivery: same msg, new timestamp and nonce.
+    c.measure(
+        "callback_duplicate",
+        lambda: b.callback(notice("w-pay", timestamp="1764075600", nonce="9001")),
+        lambda: b.callback(notice("m-pay", timestamp="1764075600", nonce="9001")),
+        callback_ok,
+    )
+    for no in ("w-pay", "m-pay"):
+        if b.item(f"ORDER#{no}", "ORDER")["status"] != "PAID":
+            raise BenchError(f"{no} is not PAID after its callback")
+
+
+def _refund(c: _Counting) -> None:
+    """On the orders the callbacks paid."""
+
+    def refund(no: str) -> tuple[int, dict]:
+        return c.b.refund(no, {"out_refund_no": f"{no}-r1", "refund_amount": 3000, "reason": "顾客取消一杯"})
+
+    c.measure("create_refund", lambda: refund("w-pay"), lambda: refund("m-pay"), status_is(201))
+
+
+def _settlement(c: _Counting) -> None:
+    b = c.b
+    for no in ("w-set", "m-set"):  # paid orders of their own for the settlements (setup, not counted)
+        status_is(201)(c.create(no), f"setup {no}")
+        b.sim.pay(no)
+        callback_ok(b.callback(c.notice(no)), f"setup callback {no}")
+
+    def settle(no: str) -> tuple[int, dict]:
+        return b.settle(no, {"out_settle_no": f"{no}-s1", "settle_desc": "订单结算"})
+
+    c.measure("create_settlement", lambda: settle("w-set"), lambda: settle("m-set"), status_is(201))
+
+
+def _reconcile_step(c: _Counting) -> None:
+    for no in ("w-rec", "m-rec"):  # created, not paid: the reconcile step queries and reschedules
+        status_is(201)(c.create(no), f"setup {no}")
+
+    def step(no: str) -> dict:
+        return c.b.reconcile([reconcile_order_message(no)])
+
+    c.measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
+
+
+def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    with in_process_bundle() as b:
+        counting = _Counting(b)
+        # In this order: the refund needs the orders the callbacks paid.
+        for step in (_payment_and_callbacks, _refund, _settlement, _reconcile_step):
+            step(counting)
+    ops = counting.ops
+
+    totals = Counter()
+    for op in ops.values():
+        totals.update(op["calls"])
+    return {
+        "note": (
+            "botocore before-call hook on the handlers' DynamoDB and SQS clients (runtime.aws_client) and on "
+            "the Powertools secrets provider; real handlers in-process on moto (mock_aws) + the Douyin "
+            "simulator. Each path was warmed once on another object first, so the one-off secret fetch "
+            "(GetSecretValue, cached 5 min) and client set-up are not counted; warm-up counts are listed."
+        ),
+        "operations": ops,
+        "totals": {"by_operation": dict(totals), "calls": sum(totals.values())},
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def print_aws_calls(section: dict[str, Any]) -> None:
+    rows = []
+    for name, op in section["operations"].items():
+        budget = "—" if op["within_budget"] is None else ("ok" if op["within_budget"] else "OVER/DIFFERENT")
+        rows.append([name, calls_text(op["calls"]), op["total"], budget, calls_text(op["warmup_calls"])])
+    print("\n## 2. AWS calls per operation (warm; counted on the handlers' clients)\n")
+    print(render_table(["operation", "calls", "total", "budget", "warm-up run (not counted)"], rows))
+    print(f"\nTotal over the {len(rows)} operations: {section['totals']['calls']} calls. {section['note']}")
