@@ -7,10 +7,9 @@ was paid. Idempotent on out_refund_no.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import install_error_handling, json_body, json_response, path_param
+from douyin_pay.bundle.api import created_response, install_error_handling, json_body, path_param
 
 logger = Logger()
 metrics = Metrics()
@@ -21,9 +20,7 @@ install_error_handling(app, logger, metrics)
 @app.post("/payments/<out_order_no>/refunds")
 def create_refund(out_order_no: str):
     answer = runtime.submissions().create_refund(path_param(out_order_no), json_body(app.current_event.raw_event))
-    metrics.add_metric(name="RefundCreated" if answer.created else "RefundReplayed", unit=MetricUnit.Count, value=1)
-    logger.info("refund answered", extra={"out_refund_no": answer.view["out_refund_no"], "replay": not answer.created})
-    return json_response(201 if answer.created else 200, answer.view)
+    return created_response(answer, noun="Refund", ref_field="out_refund_no", logger=logger, metrics=metrics)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

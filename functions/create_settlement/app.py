@@ -6,10 +6,9 @@ Idempotent on out_settle_no; refused unless the order is paid.
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import install_error_handling, json_body, json_response, path_param
+from douyin_pay.bundle.api import created_response, install_error_handling, json_body, path_param
 
 logger = Logger()
 metrics = Metrics()
@@ -20,13 +19,7 @@ install_error_handling(app, logger, metrics)
 @app.post("/payments/<out_order_no>/settlements")
 def create_settlement(out_order_no: str):
     answer = runtime.submissions().create_settlement(path_param(out_order_no), json_body(app.current_event.raw_event))
-    metrics.add_metric(
-        name="SettlementCreated" if answer.created else "SettlementReplayed", unit=MetricUnit.Count, value=1
-    )
-    logger.info(
-        "settlement answered", extra={"out_settle_no": answer.view["out_settle_no"], "replay": not answer.created}
-    )
-    return json_response(201 if answer.created else 200, answer.view)
+    return created_response(answer, noun="Settlement", ref_field="out_settle_no", logger=logger, metrics=metrics)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

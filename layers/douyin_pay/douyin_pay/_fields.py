@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import MISSING, field, fields
 from typing import Any, NoReturn
 
 Fail = Callable[[str, str], NoReturn]
@@ -90,3 +91,30 @@ def as_list(data: Mapping[str, Any], key: str, fail: Fail) -> list[Any]:
     if not isinstance(value, list):
         fail(key, "must be a list")
     return value
+
+
+# -- declaring a wire shape once, on the model ----------------------------------------------------
+
+Reader = Callable[..., Any]
+_WIRE = "douyin_pay.wire"
+
+
+def wire(key: str, reader: Reader, *, required: bool = False, fallback: Any = None, default: Any = MISSING) -> Any:
+    """A dataclass field read from the platform's ``key`` by ``reader`` (one of the ``as_*`` above).
+
+    ``fallback`` replaces an empty value; ``default`` is the field's default for direct construction.
+    """
+    metadata = {_WIRE: (key, reader, required, fallback)}
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+def build[T](cls: type[T], source: Mapping[str, Any], fail: Fail, /, **given: Any) -> T:
+    """An instance of ``cls`` with every :func:`wire` field read from ``source``; ``given`` sets the rest."""
+    values = dict(given)
+    for spec in fields(cls):  # type: ignore[arg-type]
+        if _WIRE not in spec.metadata:
+            continue
+        key, reader, required, fallback = spec.metadata[_WIRE]
+        value = reader(source, key, fail, required=True) if required else reader(source, key, fail)
+        values[spec.name] = (value or fallback) if fallback is not None else value
+    return cls(**values)

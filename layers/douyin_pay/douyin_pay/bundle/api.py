@@ -46,23 +46,12 @@ def in_progress(message: str) -> ApiError:
 
 
 def platform_failure(exc: PlatformError) -> ApiError:
+    """A 503 to retry with the identical request, or a 502: refused, the number is spent."""
     if exc.retryable:
-        return ApiError(
-            503,
-            "platform_unavailable",
-            "the platform did not answer; retry the identical request",
-            retryable=True,
-            err_no=exc.err_no,
-            err_tips=exc.err_tips or None,
-        )
-    return ApiError(
-        502,
-        "platform_rejected",
-        "the platform refused the request; use a new business number",
-        retryable=False,
-        err_no=exc.err_no,
-        err_tips=exc.err_tips or None,
-    )
+        status, code, message = 503, "platform_unavailable", "the platform did not answer; retry the identical request"
+    else:
+        status, code, message = 502, "platform_rejected", "the platform refused the request; use a new business number"
+    return ApiError(status, code, message, retryable=exc.retryable, err_no=exc.err_no, err_tips=exc.err_tips or None)
 
 
 def request_fields(body: object, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
@@ -198,3 +187,13 @@ def checked_ref(kind: Kind, ref: str) -> str:
             _REF_FIELD[kind], "must be 1-64 characters of 0-9 A-Z a-z _ - *", code="invalid_business_no"
         )
     return ref
+
+
+def created_response(answer: Any, *, noun: str, ref_field: str, logger: Any, metrics: Any) -> Any:
+    """The answer to a create route: 201 for a new object, 200 for an identical request answered
+    again (``answer`` is a :class:`~douyin_pay.bundle.submissions.Answer`), with a metric and a log line."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=f"{noun}{'Created' if answer.created else 'Replayed'}", unit=MetricUnit.Count, value=1)
+    logger.info(f"{noun.lower()} answered", extra={ref_field: answer.view[ref_field], "replay": not answer.created})
+    return json_response(201 if answer.created else 200, answer.view)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
@@ -39,28 +39,33 @@ class Notice:
         return hashlib.sha256(f"{self.type}\n{self.msg}".encode()).hexdigest()
 
 
+# Each notice declares its wire shape on its fields (:func:`~douyin_pay._fields.wire`): the msg key,
+# the strict reader, whether it is required. One declaration, read by one builder.
+_str, _amount, _int, _bool = read.as_str, read.as_amount, read.as_int, read.as_bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class PaymentNotice(Notice):
     """``type = payment``: the buyer paid (only successes are notified)."""
 
     TYPE: ClassVar[str] = "payment"
-    app_id: str
-    out_order_no: str
-    order_id: str
-    total_amount: int
-    status: str
-    way: int | None
-    paid_at: int | None
-    cp_extra: str = ""
-    channel_no: str = ""
-    channel_gateway_no: str = ""
-    payment_order_no: str = ""
-    out_channel_order_no: str = ""
-    seller_uid: str = ""
-    extra: str = ""
-    item_id: str = ""
-    message: str = ""
-    ec_pay_trade_no: str = ""
+    app_id: str = read.wire("appid", _str, required=True)
+    out_order_no: str = read.wire("cp_orderno", _str, required=True)
+    order_id: str = read.wire("order_id", _str)
+    total_amount: int = read.wire("total_amount", _amount, required=True)
+    status: str = read.wire("status", _str, fallback="SUCCESS")  # only successes are sent; often unsaid
+    way: int | None = read.wire("way", read.as_way)
+    paid_at: int | None = read.wire("paid_at", _int)
+    cp_extra: str = read.wire("cp_extra", _str, default="")
+    channel_no: str = read.wire("channel_no", _str, default="")
+    channel_gateway_no: str = read.wire("channel_gateway_no", _str, default="")
+    payment_order_no: str = read.wire("payment_order_no", _str, default="")
+    out_channel_order_no: str = read.wire("out_channel_order_no", _str, default="")
+    seller_uid: str = read.wire("seller_uid", _str, default="")
+    extra: str = read.wire("extra", _str, default="")
+    item_id: str = read.wire("item_id", _str, default="")
+    message: str = read.wire("message", _str, default="")
+    ec_pay_trade_no: str = read.wire("ec_pay_trade_no", _str, default="")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,16 +73,16 @@ class RefundNotice(Notice):
     """``type = refund``: the money-arrival result of a refund (SUCCESS / FAIL)."""
 
     TYPE: ClassVar[str] = "refund"
-    app_id: str
-    out_refund_no: str
-    refund_amount: int
-    status: str
-    refund_no: str = ""
-    order_id: str = ""
-    is_all_settled: bool | None = None
-    refunded_at: int | None = None
-    cp_extra: str = ""
-    message: str = ""
+    app_id: str = read.wire("appid", _str, required=True)
+    out_refund_no: str = read.wire("cp_refundno", _str, required=True)
+    refund_amount: int = read.wire("refund_amount", _amount, required=True)
+    status: str = read.wire("status", _str, required=True)
+    refund_no: str = read.wire("refund_no", _str, default="")
+    order_id: str = read.wire("order_id", _str, default="")
+    is_all_settled: bool | None = read.wire("is_all_settled", _bool, default=None)
+    refunded_at: int | None = read.wire("refunded_at", _int, default=None)
+    cp_extra: str = read.wire("cp_extra", _str, default="")
+    message: str = read.wire("message", _str, default="")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,21 +90,21 @@ class SettleNotice(Notice):
     """``type = settle``: the result of a settlement you requested (SUCCESS / FAIL)."""
 
     TYPE: ClassVar[str] = "settle"
-    app_id: str
-    out_settle_no: str
-    status: str
-    settle_amount: int | None = None
-    rake: int | None = None
-    commission: int | None = None
-    settle_no: str = ""
-    out_order_no: str = ""
-    order_id: str = ""
-    settle_detail: str = ""
-    settled_at: int | None = None
-    channel_settle_id: str = ""
-    is_auto_settle: bool | None = None
-    cp_extra: str = ""
-    message: str = ""
+    app_id: str = read.wire("app_id", _str, required=True)
+    out_settle_no: str = read.wire("cp_settle_no", _str, required=True)
+    status: str = read.wire("status", _str, required=True)
+    settle_amount: int | None = read.wire("settle_amount", _amount, default=None)
+    rake: int | None = read.wire("rake", _amount, default=None)
+    commission: int | None = read.wire("commission", _amount, default=None)
+    settle_no: str = read.wire("settle_no", _str, default="")
+    out_order_no: str = read.wire("out_order_no", _str, default="")
+    order_id: str = read.wire("order_id", _str, default="")
+    settle_detail: str = read.wire("settle_detail", _str, default="")
+    settled_at: int | None = read.wire("settled_at", _int, default=None)
+    channel_settle_id: str = read.wire("channel_settle_id", _str, default="")
+    is_auto_settle: bool | None = read.wire("is_auto_settle", _bool, default=None)
+    cp_extra: str = read.wire("cp_extra", _str, default="")
+    message: str = read.wire("message", _str, default="")
 
 
 # A settlement the platform made by itself; the same model as query_platform_order reports.
@@ -192,66 +197,6 @@ def verify_callback(envelope: Mapping[str, str], tokens: str | Sequence[str]) ->
         raise SignatureError("callback msg_signature does not verify")
 
 
-def _payment(base: dict[str, Any], d: Mapping[str, Any]) -> PaymentNotice:
-    return PaymentNotice(
-        **base,
-        app_id=read.as_str(d, "appid", _malformed, required=True),
-        out_order_no=read.as_str(d, "cp_orderno", _malformed, required=True),
-        order_id=read.as_str(d, "order_id", _malformed),
-        total_amount=read.as_amount(d, "total_amount", _malformed, required=True),
-        status=read.as_str(d, "status", _malformed) or "SUCCESS",
-        way=read.as_way(d, "way", _malformed),
-        paid_at=read.as_int(d, "paid_at", _malformed),
-        cp_extra=read.as_str(d, "cp_extra", _malformed),
-        channel_no=read.as_str(d, "channel_no", _malformed),
-        channel_gateway_no=read.as_str(d, "channel_gateway_no", _malformed),
-        payment_order_no=read.as_str(d, "payment_order_no", _malformed),
-        out_channel_order_no=read.as_str(d, "out_channel_order_no", _malformed),
-        seller_uid=read.as_str(d, "seller_uid", _malformed),
-        extra=read.as_str(d, "extra", _malformed),
-        item_id=read.as_str(d, "item_id", _malformed),
-        message=read.as_str(d, "message", _malformed),
-        ec_pay_trade_no=read.as_str(d, "ec_pay_trade_no", _malformed),
-    )
-
-
-def _refund(base: dict[str, Any], d: Mapping[str, Any]) -> RefundNotice:
-    return RefundNotice(
-        **base,
-        app_id=read.as_str(d, "appid", _malformed, required=True),
-        out_refund_no=read.as_str(d, "cp_refundno", _malformed, required=True),
-        refund_amount=read.as_amount(d, "refund_amount", _malformed, required=True),
-        status=read.as_str(d, "status", _malformed, required=True),
-        refund_no=read.as_str(d, "refund_no", _malformed),
-        order_id=read.as_str(d, "order_id", _malformed),
-        is_all_settled=read.as_bool(d, "is_all_settled", _malformed),
-        refunded_at=read.as_int(d, "refunded_at", _malformed),
-        cp_extra=read.as_str(d, "cp_extra", _malformed),
-        message=read.as_str(d, "message", _malformed),
-    )
-
-
-def _settle(base: dict[str, Any], d: Mapping[str, Any]) -> SettleNotice:
-    return SettleNotice(
-        **base,
-        app_id=read.as_str(d, "app_id", _malformed, required=True),
-        out_settle_no=read.as_str(d, "cp_settle_no", _malformed, required=True),
-        status=read.as_str(d, "status", _malformed, required=True),
-        settle_amount=read.as_amount(d, "settle_amount", _malformed),
-        rake=read.as_amount(d, "rake", _malformed),
-        commission=read.as_amount(d, "commission", _malformed),
-        settle_no=read.as_str(d, "settle_no", _malformed),
-        out_order_no=read.as_str(d, "out_order_no", _malformed),
-        order_id=read.as_str(d, "order_id", _malformed),
-        settle_detail=read.as_str(d, "settle_detail", _malformed),
-        settled_at=read.as_int(d, "settled_at", _malformed),
-        channel_settle_id=read.as_str(d, "channel_settle_id", _malformed),
-        is_auto_settle=read.as_bool(d, "is_auto_settle", _malformed),
-        cp_extra=read.as_str(d, "cp_extra", _malformed),
-        message=read.as_str(d, "message", _malformed),
-    )
-
-
 def _settle_finish(base: dict[str, Any], d: Mapping[str, Any]) -> SettleFinishNotice:
     return SettleFinishNotice(
         **base,
@@ -263,10 +208,14 @@ def _settle_finish(base: dict[str, Any], d: Mapping[str, Any]) -> SettleFinishNo
     )
 
 
-_BUILDERS = {
-    PaymentNotice.TYPE: _payment,
-    RefundNotice.TYPE: _refund,
-    SettleNotice.TYPE: _settle,
+def _declared(cls: type[PaymentNotice | RefundNotice | SettleNotice]) -> Callable[..., AnyNotice]:
+    return lambda base, data: read.build(cls, data, _malformed, **base)
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], AnyNotice]] = {
+    PaymentNotice.TYPE: _declared(PaymentNotice),
+    RefundNotice.TYPE: _declared(RefundNotice),
+    SettleNotice.TYPE: _declared(SettleNotice),
     SettleFinishNotice.TYPE: _settle_finish,
 }
 

@@ -23,202 +23,153 @@ def _unexpected(key: str, problem: str) -> NoReturn:
     raise PlatformTransportError(f"unexpected platform response: {key!r} {problem}")
 
 
+# Each result declares its wire shape on its fields (:func:`~douyin_pay._fields.wire`); the
+# classmethods only say where in the answer the object sits.
+_str, _amount, _int = read.as_str, read.as_amount, read.as_int
+
+
+def _section(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A nested object the answer must have."""
+    section = read.as_mapping(payload, key, _unexpected)
+    if not section:
+        _unexpected(key, "is missing")
+    return section
+
+
 @dataclass(frozen=True)
 class CreateOrderResult:
     """What the mini-program passes to ``tt.pay``."""
 
-    order_id: str
-    order_token: str
+    order_id: str = read.wire("order_id", _str, required=True)
+    order_token: str = read.wire("order_token", _str, required=True)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> CreateOrderResult:
-        data = read.as_mapping(payload, "data", _unexpected)
-        return cls(
-            order_id=read.as_str(data, "order_id", _unexpected, required=True),
-            order_token=read.as_str(data, "order_token", _unexpected, required=True),
-        )
+        return read.build(cls, read.as_mapping(payload, "data", _unexpected), _unexpected)
 
 
 @dataclass(frozen=True)
 class CpsInfo:
-    share_amount: int | None
-    douyin_id: str
-    nickname: str
+    share_amount: int | None = read.wire("share_amount", _amount)
+    douyin_id: str = read.wire("douyin_id", _str)
+    nickname: str = read.wire("nickname", _str)
 
 
 @dataclass(frozen=True)
 class PaymentInfo:
-    total_fee: int
-    order_status: str  # SUCCESS / TIMEOUT / PROCESSING / FAIL
-    pay_time: str
-    way: int | None
-    channel_no: str
-    channel_gateway_no: str
-    seller_uid: str
-    item_id: str
-    cp_extra: str
+    total_fee: int = read.wire("total_fee", _amount, required=True)
+    order_status: str = read.wire("order_status", _str, required=True)  # SUCCESS / TIMEOUT / PROCESSING / FAIL
+    pay_time: str = read.wire("pay_time", _str)
+    way: int | None = read.wire("way", read.as_way)
+    channel_no: str = read.wire("channel_no", _str)
+    channel_gateway_no: str = read.wire("channel_gateway_no", _str)
+    seller_uid: str = read.wire("seller_uid", _str)
+    item_id: str = read.wire("item_id", _str)
+    cp_extra: str = read.wire("cp_extra", _str)
 
 
 @dataclass(frozen=True)
 class OrderQueryResult:
-    out_order_no: str
-    order_id: str
+    out_order_no: str = read.wire("out_order_no", _str)
+    order_id: str = read.wire("order_id", _str)
     payment: PaymentInfo
-    cps_info: CpsInfo | None
+    cps_info: CpsInfo | None = None
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> OrderQueryResult:
-        info = read.as_mapping(payload, "payment_info", _unexpected)
-        if not info:
-            _unexpected("payment_info", "is missing")
+        info = _section(payload, "payment_info")
         # The docs disagree on where cps_info sits (ecpay-spec §3.2); accept either place.
         cps = read.as_mapping(payload, "cps_info", _unexpected) or read.as_mapping(info, "cps_info", _unexpected)
-        return cls(
-            out_order_no=read.as_str(payload, "out_order_no", _unexpected),
-            order_id=read.as_str(payload, "order_id", _unexpected),
-            payment=PaymentInfo(
-                total_fee=read.as_amount(info, "total_fee", _unexpected, required=True),
-                order_status=read.as_str(info, "order_status", _unexpected, required=True),
-                pay_time=read.as_str(info, "pay_time", _unexpected),
-                way=read.as_way(info, "way", _unexpected),
-                channel_no=read.as_str(info, "channel_no", _unexpected),
-                channel_gateway_no=read.as_str(info, "channel_gateway_no", _unexpected),
-                seller_uid=read.as_str(info, "seller_uid", _unexpected),
-                item_id=read.as_str(info, "item_id", _unexpected),
-                cp_extra=read.as_str(info, "cp_extra", _unexpected),
-            ),
-            cps_info=CpsInfo(
-                share_amount=read.as_amount(cps, "share_amount", _unexpected),
-                douyin_id=read.as_str(cps, "douyin_id", _unexpected),
-                nickname=read.as_str(cps, "nickname", _unexpected),
-            )
-            if cps
-            else None,
+        return read.build(
+            cls,
+            payload,
+            _unexpected,
+            payment=read.build(PaymentInfo, info, _unexpected),
+            cps_info=read.build(CpsInfo, cps, _unexpected) if cps else None,
         )
 
 
 @dataclass(frozen=True)
 class RefundResult:
-    refund_no: str
+    refund_no: str = read.wire("refund_no", _str)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> RefundResult:
-        return cls(refund_no=read.as_str(payload, "refund_no", _unexpected))
+        return read.build(cls, payload, _unexpected)
 
 
 @dataclass(frozen=True)
 class RefundQueryResult:
-    refund_no: str
-    refund_amount: int
-    refund_status: str  # SUCCESS / FAIL / PROCESSING
-    refunded_at: int | None
-    is_all_settled: bool | None
-    cp_extra: str
-    msg: str
+    refund_no: str = read.wire("refund_no", _str)
+    refund_amount: int = read.wire("refund_amount", _amount, required=True)
+    refund_status: str = read.wire("refund_status", _str, required=True)  # SUCCESS / FAIL / PROCESSING
+    refunded_at: int | None = read.wire("refunded_at", _int)
+    is_all_settled: bool | None = read.wire("is_all_settled", read.as_bool)
+    cp_extra: str = read.wire("cp_extra", _str)
+    msg: str = read.wire("msg", _str)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> RefundQueryResult:
-        info = read.as_mapping(payload, "refundInfo", _unexpected)
-        if not info:
-            _unexpected("refundInfo", "is missing")
-        return cls(
-            refund_no=read.as_str(info, "refund_no", _unexpected),
-            refund_amount=read.as_amount(info, "refund_amount", _unexpected, required=True),
-            refund_status=read.as_str(info, "refund_status", _unexpected, required=True),
-            refunded_at=read.as_int(info, "refunded_at", _unexpected),
-            is_all_settled=read.as_bool(info, "is_all_settled", _unexpected),
-            cp_extra=read.as_str(info, "cp_extra", _unexpected),
-            msg=read.as_str(info, "msg", _unexpected),
-        )
+        return read.build(cls, _section(payload, "refundInfo"), _unexpected)
 
 
 @dataclass(frozen=True)
 class SettleResult:
-    settle_no: str
+    settle_no: str = read.wire("settle_no", _str)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> SettleResult:
-        return cls(settle_no=read.as_str(payload, "settle_no", _unexpected))
+        return read.build(cls, payload, _unexpected)
 
 
 @dataclass(frozen=True)
 class SettleQueryResult:
-    settle_no: str
-    settle_amount: int | None
-    settle_status: str  # SUCCESS / FAIL / PROCESSING
-    settle_detail: str
-    settled_at: int | None
-    rake: int | None
-    commission: int | None
-    cp_extra: str
-    msg: str
+    settle_no: str = read.wire("settle_no", _str)
+    settle_amount: int | None = read.wire("settle_amount", _amount)
+    settle_status: str = read.wire("settle_status", _str, required=True)  # SUCCESS / FAIL / PROCESSING
+    settle_detail: str = read.wire("settle_detail", _str)
+    settled_at: int | None = read.wire("settled_at", _int)
+    rake: int | None = read.wire("rake", _amount)
+    commission: int | None = read.wire("commission", _amount)
+    cp_extra: str = read.wire("cp_extra", _str)
+    msg: str = read.wire("msg", _str)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> SettleQueryResult:
-        info = read.as_mapping(payload, "settle_info", _unexpected)
-        if not info:
-            _unexpected("settle_info", "is missing")
-        return cls(
-            settle_no=read.as_str(info, "settle_no", _unexpected),
-            settle_amount=read.as_amount(info, "settle_amount", _unexpected),
-            settle_status=read.as_str(info, "settle_status", _unexpected, required=True),
-            settle_detail=read.as_str(info, "settle_detail", _unexpected),
-            settled_at=read.as_int(info, "settled_at", _unexpected),
-            rake=read.as_amount(info, "rake", _unexpected),
-            commission=read.as_amount(info, "commission", _unexpected),
-            cp_extra=read.as_str(info, "cp_extra", _unexpected),
-            msg=read.as_str(info, "msg", _unexpected),
-        )
+        return read.build(cls, _section(payload, "settle_info"), _unexpected)
 
 
 @dataclass(frozen=True)
 class ReturnInfo:
     """分账回退 (create_return / query_return)."""
 
-    return_no: str
-    out_return_no: str
-    settle_no: str
-    out_settle_no: str
-    merchant_uid: str
-    return_amount: int | None
-    return_status: str
-    fail_reason: str
-    finish_time: int | None
-    cp_extra: str
+    return_no: str = read.wire("return_no", _str)
+    out_return_no: str = read.wire("out_return_no", _str)
+    settle_no: str = read.wire("settle_no", _str)
+    out_settle_no: str = read.wire("out_settle_no", _str)
+    merchant_uid: str = read.wire("merchant_uid", _str)
+    return_amount: int | None = read.wire("return_amount", _amount)
+    return_status: str = read.wire("return_status", _str)
+    fail_reason: str = read.wire("fail_reason", _str)
+    finish_time: int | None = read.wire("finish_time", _int)
+    cp_extra: str = read.wire("cp_extra", _str)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> ReturnInfo:
-        info = read.as_mapping(payload, "return_info", _unexpected)
-        return cls(
-            return_no=read.as_str(info, "return_no", _unexpected),
-            out_return_no=read.as_str(info, "out_return_no", _unexpected),
-            settle_no=read.as_str(info, "settle_no", _unexpected),
-            out_settle_no=read.as_str(info, "out_settle_no", _unexpected),
-            merchant_uid=read.as_str(info, "merchant_uid", _unexpected),
-            return_amount=read.as_amount(info, "return_amount", _unexpected),
-            return_status=read.as_str(info, "return_status", _unexpected),
-            fail_reason=read.as_str(info, "fail_reason", _unexpected),
-            finish_time=read.as_int(info, "finish_time", _unexpected),
-            cp_extra=read.as_str(info, "cp_extra", _unexpected),
-        )
+        return read.build(cls, read.as_mapping(payload, "return_info", _unexpected), _unexpected)
 
 
 @dataclass(frozen=True)
 class UnsettleAmountResult:
     """可分账余额: what is still settleable on an order, with the raw breakdown."""
 
-    out_order_no: str
-    unsettle_amount: int
-    detail: Mapping[str, Any]
+    out_order_no: str = read.wire("out_order_no", _str)
+    unsettle_amount: int = read.wire("unsettle_amount", _amount, required=True)
+    detail: Mapping[str, Any] = read.wire("detail", read.as_mapping)
 
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> UnsettleAmountResult:
-        data = read.as_mapping(payload, "data", _unexpected)
-        return cls(
-            out_order_no=read.as_str(data, "out_order_no", _unexpected),
-            unsettle_amount=read.as_amount(data, "unsettle_amount", _unexpected, required=True),
-            detail=read.as_mapping(data, "detail", _unexpected),
-        )
+        return read.build(cls, read.as_mapping(payload, "data", _unexpected), _unexpected)
 
 
 @dataclass(frozen=True)
