@@ -301,47 +301,62 @@ STRING_SAMPLES = (
 def probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
     """(label, value, does the document allow it?) at and beyond the limits of one property."""
     schema = deref(schema)
-    kind = schema.get("type")
     if schema.get("nullable"):
         yield "null", None, True
     if "enum" in schema:
-        for value in schema["enum"]:
-            yield f"enum {value!r}", value, True
-        yield "not in enum", 2, False
-        yield "boolean", True, False
-    elif kind == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None:
-            yield "minimum", low, True
-            yield "below minimum", low - 1, False
-        if high is not None:
-            yield "maximum", high, True
-            yield "above maximum", high + 1, False
-        yield "float", (low or 1) + 0.5, False
-        yield "integral float", float(low or 1), False
-        yield "numeric string", str(low or 1), False
-        yield "boolean", True, False
-    elif kind == "string":
-        yield from string_probes(schema)
-        yield "number", 1, False
-    elif kind == "array":
-        item = valid_item(schema["items"])
-        many = [{**item, "merchant_uid": f"m{i}"} for i in range(schema["maxItems"] + 1)]
-        yield "max items", many[:-1], True
-        yield "too many items", many, False
-        yield "no items", [], schema.get("minItems", 0) == 0
-        yield "object", {}, False
-        for sub, sub_schema in deref(schema["items"])["properties"].items():
-            for label, value, allowed in probes(sub_schema):
-                yield f"item {sub}: {label}", [{**item, sub: value}], allowed
-    elif kind == "object":
-        yield "empty object", {}, True
-        for sub, sub_schema in schema["properties"].items():
-            for label, value, allowed in probes(sub_schema):
-                if value is not None:
-                    yield f"{sub}: {label}", {sub: value}, allowed
-        yield "unknown key", {"surprise": 1}, schema.get("additionalProperties", True) is not False
-        yield "list", [], False
+        yield from enum_probes(schema)
+        return
+    by_type = {"integer": integer_probes, "string": text_probes, "array": array_probes, "object": object_probes}
+    if schema.get("type") in by_type:
+        yield from by_type[schema["type"]](schema)
+
+
+def enum_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
+    for value in schema["enum"]:
+        yield f"enum {value!r}", value, True
+    yield "not in enum", 2, False
+    yield "boolean", True, False
+
+
+def integer_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None:
+        yield "minimum", low, True
+        yield "below minimum", low - 1, False
+    if high is not None:
+        yield "maximum", high, True
+        yield "above maximum", high + 1, False
+    yield "float", (low or 1) + 0.5, False
+    yield "integral float", float(low or 1), False
+    yield "numeric string", str(low or 1), False
+    yield "boolean", True, False
+
+
+def text_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
+    yield from string_probes(schema)
+    yield "number", 1, False
+
+
+def array_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
+    item = valid_item(schema["items"])
+    many = [{**item, "merchant_uid": f"m{i}"} for i in range(schema["maxItems"] + 1)]
+    yield "max items", many[:-1], True
+    yield "too many items", many, False
+    yield "no items", [], schema.get("minItems", 0) == 0
+    yield "object", {}, False
+    for sub, sub_schema in deref(schema["items"])["properties"].items():
+        for label, value, allowed in probes(sub_schema):
+            yield f"item {sub}: {label}", [{**item, sub: value}], allowed
+
+
+def object_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:
+    yield "empty object", {}, True
+    for sub, sub_schema in schema["properties"].items():
+        for label, value, allowed in probes(sub_schema):
+            if value is not None:
+                yield f"{sub}: {label}", {sub: value}, allowed
+    yield "unknown key", {"surprise": 1}, schema.get("additionalProperties", True) is not False
+    yield "list", [], False
 
 
 def string_probes(schema: dict) -> Iterator[tuple[str, Any, bool]]:

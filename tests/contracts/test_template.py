@@ -214,21 +214,33 @@ def find_iam_problems(cfn: dict[str, Any]) -> list[str]:
     for name, st in iam_statements(cfn):
         if st.get("Effect") != "Allow":
             continue
-        for action in as_list(st.get("Action", [])):
-            low = str(action).lower()
-            if "*" in low:
-                problems.append(f"{name}: wildcard action {action}")
-            if low in FORBIDDEN_ACTIONS:
-                problems.append(f"{name}: forbidden action {action}")
-            if low in NONEXISTENT_ACTIONS:
-                problems.append(f"{name}: {action} is not an IAM action")
+        problems += action_problems(name, as_list(st.get("Action", [])))
         if "NotAction" in st or "NotResource" in st:
             problems.append(f"{name}: NotAction/NotResource")
-        for resource in as_list(st.get("Resource", [])):
-            if isinstance(resource, str) and "*" in resource:
-                problems.append(f"{name}: wildcard resource {resource}")
-            if isinstance(resource, dict) and "*" in json.dumps(resource):
-                problems.append(f"{name}: wildcard in resource {resource}")
+        problems += resource_problems(name, as_list(st.get("Resource", [])))
+    return problems
+
+
+def action_problems(name: str, actions: list[Any]) -> list[str]:
+    problems = []
+    for action in actions:
+        low = str(action).lower()
+        if "*" in low:
+            problems.append(f"{name}: wildcard action {action}")
+        if low in FORBIDDEN_ACTIONS:
+            problems.append(f"{name}: forbidden action {action}")
+        if low in NONEXISTENT_ACTIONS:
+            problems.append(f"{name}: {action} is not an IAM action")
+    return problems
+
+
+def resource_problems(name: str, resources: list[Any]) -> list[str]:
+    problems = []
+    for resource in resources:
+        if isinstance(resource, str) and "*" in resource:
+            problems.append(f"{name}: wildcard resource {resource}")
+        if isinstance(resource, dict) and "*" in json.dumps(resource):
+            problems.append(f"{name}: wildcard in resource {resource}")
     return problems
 
 
