@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from douyin_pay.bundle.platforms import ecpay as ecpay_adapter
 from tests.profile import fuzz
 
-# The field sets are the service's own (tests/openapi checks them against the document); the
+# The field sets are the service's own (tests/contracts/test_openapi.py checks them against the document); the
 # required ones are spelled out: the service passes them as literals.
 ORDER_FIELDS = ecpay_adapter.ORDER_FIELDS
 ORDER_REQUIRED = ("out_order_no", "total_amount", "subject", "body")

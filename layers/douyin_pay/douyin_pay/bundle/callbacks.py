@@ -17,7 +17,7 @@ from .context import Context
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
 from .states import Kind, RefundStatus, is_terminal
 from .store import CONFLICT_RETRIES, Change, ConditionFailed, Guard, TransactionFailed, event_key, object_key
-from .transitions import change_for, mismatch, release_change
+from .transitions import change_for, mismatch, release_action
 
 EVENT_TTL = 90 * 86_400  # callback event records are kept 90 days (TTL), objects forever
 
@@ -91,7 +91,7 @@ class Callbacks:
             refund = store.get(obs.kind, obs.ref)  # the order to release lives on the refund
             if refund is None:
                 return self._record(notice, event, NoticeOutcome.UNKNOWN_OBJECT, target)
-            actions.append(store.update_action(*release_change(refund)))
+            actions.append(release_action(store, refund))
         try:
             store.transact(actions, conflict_retries=CONFLICT_RETRIES)
         except TransactionFailed as exc:

@@ -10,7 +10,7 @@ from typing import Any
 from .platforms.base import Observation
 from .states import Kind, RefundStatus
 from .store import Change, ConditionFailed, Store, TransactionFailed, object_key
-from .transitions import change_for, mismatch, release_change
+from .transitions import change_for, fail_refund, mismatch
 
 
 def apply_observation(
@@ -28,7 +28,7 @@ def apply_observation(
     key = object_key(obs.kind, obs.ref)
     try:
         if obs.kind is Kind.REFUND and obs.status == RefundStatus.FAILED:
-            store.transact([store.update_action(key, change), store.update_action(*release_change(item))])
+            fail_refund(store, key, change, item)
             return store.get(obs.kind, obs.ref)
         return store.update(key, change)
     except (ConditionFailed, TransactionFailed):

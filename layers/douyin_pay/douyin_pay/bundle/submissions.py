@@ -38,7 +38,7 @@ from .store import (
     due_shard,
     object_key,
 )
-from .transitions import release_change
+from .transitions import fail_refund
 from .views import view
 
 REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SETTLEMENT: "out_settle_no"}
@@ -269,7 +269,7 @@ class Submissions:
         store = self.ctx.store
         try:
             if kind is Kind.REFUND:
-                store.transact([store.update_action(key, change), store.update_action(*release_change(claimed))])
+                fail_refund(store, key, change, claimed)
             else:
                 store.update(key, change)
         except (ConditionFailed, TransactionFailed):

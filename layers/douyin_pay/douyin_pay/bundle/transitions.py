@@ -14,9 +14,9 @@ from typing import Any
 
 from .platforms.base import Observation
 from .states import Kind, allowed_sources, is_terminal
-from .store import DUE_INDEX_ATTRS, Change, object_key
+from .store import DUE_INDEX_ATTRS, Change, Store, object_key
 
-__all__ = ["change_for", "mismatch", "release_change"]
+__all__ = ["change_for", "fail_refund", "mismatch", "release_action"]
 
 
 def change_for(obs: Observation, now: int) -> Change:
@@ -30,12 +30,18 @@ def change_for(obs: Observation, now: int) -> Change:
     return change
 
 
-def release_change(refund: Mapping[str, Any]) -> tuple[dict, Change]:
-    """Give a failed refund's reserved amount back to its order (exactly once: the refund's own
-    FAILED transition is not re-appliable, and this runs in the same transaction)."""
+def release_action(store: Store, refund: Mapping[str, Any]) -> dict:
+    """The transaction action that gives a failed refund's reserved amount back to its order
+    (exactly once: the refund's own FAILED transition is not re-appliable, and this runs in the
+    same transaction)."""
     change = Change(add={"refundable_amount": int(refund["refund_amount"])})
     change.where(change.expr.exists())
-    return object_key(Kind.ORDER, refund["out_order_no"]), change
+    return store.update_action(object_key(Kind.ORDER, refund["out_order_no"]), change)
+
+
+def fail_refund(store: Store, key: Mapping[str, Any], change: Change, refund: Mapping[str, Any]) -> None:
+    """Apply ``change`` (the refund's move to FAILED) and release its amount, atomically."""
+    store.transact([store.update_action(key, change), release_action(store, refund)])
 
 
 def mismatch(obs: Observation, stored: Mapping[str, Any]) -> list[str]:
