@@ -122,6 +122,15 @@ def _check(cfg: SimulatorConfig) -> None:
         raise ValueError("speed must be >= 0")
     if cfg.duplicates < 0:
         raise ValueError("duplicates must be >= 0")
+    _check_deliveries(cfg)
+    _check_platform(cfg)
+    if any(v < 0 for v in cfg.retry_schedule):
+        raise ValueError("retry intervals must be >= 0")
+    if cfg.delivery_timeout <= 0 or cfg.fault_timeout_seconds < 0:
+        raise ValueError("timeouts must be positive")
+
+
+def _check_deliveries(cfg: SimulatorConfig) -> None:
     unknown = set(cfg.delays) - set(NOTICE_TYPES)
     if unknown:
         raise ValueError(f"unknown notice types in delays: {sorted(unknown)}")
@@ -129,6 +138,9 @@ def _check(cfg: SimulatorConfig) -> None:
         raise ValueError("delays must be >= 0")
     if cfg.drop != "all" and not set(cfg.drop) <= set(NOTICE_TYPES):
         raise ValueError(f"drop must be 'all' or a subset of {NOTICE_TYPES}")
+
+
+def _check_platform(cfg: SimulatorConfig) -> None:
     unknown = set(cfg.rate_limits) - set(ENDPOINTS)
     if unknown:
         raise ValueError(f"unknown endpoints in rate_limits: {sorted(unknown)}")
@@ -141,10 +153,6 @@ def _check(cfg: SimulatorConfig) -> None:
         value = getattr(cfg, name)
         if value is not None and value < 0:
             raise ValueError(f"{name} must be >= 0 or None")
-    if any(v < 0 for v in cfg.retry_schedule):
-        raise ValueError("retry intervals must be >= 0")
-    if cfg.delivery_timeout <= 0 or cfg.fault_timeout_seconds < 0:
-        raise ValueError("timeouts must be positive")
 
 
 def _normalise(changes: Mapping[str, Any], current: SimulatorConfig) -> dict[str, Any]:

@@ -161,24 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sim = self.server.sim
         mode = sim.faults.take(endpoint)
-        if mode == "err_1000":
-            self._send_json(200, {"err_no": 1000, "err_tips": "系统错误 internal error, retry"})
-            return
-        if mode == "err_1001":
-            self._send_json(200, {"err_no": 1001, "err_tips": "系统繁忙 busy, retry later"})
-            return
-        if mode == "http_500":
-            self._send_text(500, "Internal Server Error\n")
-            return
-        if mode == "http_503":
-            self._send(503, b"Service Unavailable\n", "text/plain; charset=utf-8", {"Retry-After": "1"})
-            return
-        if mode == "garbage":
-            # Claims JSON but is not: the client must not trust the header.
-            self._send(200, b"\x00<<garbage>> err_no=0 {", "application/json")
-            return
-        if mode == "html":
-            self._send(502, _BAD_GATEWAY_PAGE.encode(), "text/html")
+        if self._answered_by_fault(mode):
             return
         if not sim.limiter.allow(endpoint):
             # §7.1: exceeding the QPS limit answers err_no 1001.
@@ -192,20 +175,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, answer)
 
+    def _answered_by_fault(self, mode: str | None) -> bool:
+        """Answer for a fault that never reaches the platform's logic; False if there is none."""
+        if mode == "err_1000":
+            self._send_json(200, {"err_no": 1000, "err_tips": "系统错误 internal error, retry"})
+        elif mode == "err_1001":
+            self._send_json(200, {"err_no": 1001, "err_tips": "系统繁忙 busy, retry later"})
+        elif mode == "http_500":
+            self._send_text(500, "Internal Server Error\n")
+        elif mode == "http_503":
+            self._send(503, b"Service Unavailable\n", "text/plain; charset=utf-8", {"Retry-After": "1"})
+        elif mode == "garbage":
+            # Claims JSON but is not: the client must not trust the header.
+            self._send(200, b"\x00<<garbage>> err_no=0 {", "application/json")
+        elif mode == "html":
+            self._send(502, _BAD_GATEWAY_PAGE.encode(), "text/html")
+        else:
+            return False
+        return True
+
     # ------------------------------------------------------------------ control
 
     def _control(self, method: str, path: str) -> None:
         parts = [unquote(p) for p in path.split("/")[2:]]
-        sim = self.server.sim
         if method == "GET":
-            if parts == ["state"]:
-                self._send_json(200, sim.state())
-            elif parts == ["deliveries"]:
-                self._send_json(200, [dataclasses.asdict(d) for d in sim.deliveries()])
-            elif parts == ["health"]:
-                self._send_json(200, {"ok": True, "now": sim.clock.now()})
-            else:
-                self._send_json(404, {"error": "no such control route"})
+            self._control_get(parts)
             return
         if method != "POST":
             self._send_json(405, {"error": "control routes take GET or POST"})
@@ -224,6 +218,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": "no such control route"})
         except (ValueError, TypeError) as exc:
             self._send_json(400, {"error": str(exc)})
+
+    def _control_get(self, parts: list[str]) -> None:
+        sim = self.server.sim
+        if parts == ["state"]:
+            self._send_json(200, sim.state())
+        elif parts == ["deliveries"]:
+            self._send_json(200, [dataclasses.asdict(d) for d in sim.deliveries()])
+        elif parts == ["health"]:
+            self._send_json(200, {"ok": True, "now": sim.clock.now()})
+        else:
+            self._send_json(404, {"error": "no such control route"})
 
     def _control_post(self, parts: list[str], args: dict[str, Any]) -> Any:
         sim = self.server.sim

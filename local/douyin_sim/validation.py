@@ -164,21 +164,22 @@ def settle_params(body: Mapping[str, Any]) -> tuple[Payee, ...]:
         raise param_error("settle_params", "must be a JSON array")
     if len(items) > 4:
         raise param_error("settle_params", "at most 4 payees")
-    payees: list[Payee] = []
-    for i, item in enumerate(items):
-        where = f"settle_params[{i}]"
-        if not isinstance(item, dict):
-            raise param_error(where, "must be an object {merchant_uid, amount}")
-        uid = item.get("merchant_uid")
-        if not isinstance(uid, str) or not uid or len(uid) > 32:
-            raise param_error(f"{where}.merchant_uid", "required string of at most 32 characters")
-        value = item.get("amount")
-        if not _is_int(value) or value <= 0:
-            raise param_error(f"{where}.amount", "must be a JSON integer > 0 (fen)")
-        payees.append(Payee(uid, value))
+    payees = [_payee(f"settle_params[{i}]", item) for i, item in enumerate(items)]
     if len({p.merchant_uid for p in payees}) != len(payees):
         raise param_error("settle_params", "a merchant_uid appears twice")
     return tuple(payees)
+
+
+def _payee(where: str, item: object) -> Payee:
+    if not isinstance(item, dict):
+        raise param_error(where, "must be an object {merchant_uid, amount}")
+    uid = item.get("merchant_uid")
+    if not isinstance(uid, str) or not uid or len(uid) > 32:
+        raise param_error(f"{where}.merchant_uid", "required string of at most 32 characters")
+    value = item.get("amount")
+    if not _is_int(value) or value <= 0:
+        raise param_error(f"{where}.amount", "must be a JSON integer > 0 (fen)")
+    return Payee(uid, value)
 
 
 _LIMIT_PAY_WAYS = frozenset({"LIMIT_WX", "LIMIT_ALI", "LIMIT_DYZF"})
