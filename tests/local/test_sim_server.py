@@ -110,7 +110,12 @@ def test_stop_leaves_nothing_running(receiver):
 
     hanging = threading.Thread(target=hang)
     hanging.start()
-    time.sleep(0.2)
+    # Stop only once the request is held: its handler has taken the armed fault. (A fixed sleep
+    # was sometimes too short on a loaded machine, and then the test checked nothing held.)
+    deadline = time.monotonic() + 10
+    while simulator.state()["faults"]:
+        assert time.monotonic() < deadline, "the request never reached the simulator"
+        time.sleep(0.01)
     started = time.monotonic()
     simulator.stop()
     assert time.monotonic() - started < 3
