@@ -253,14 +253,18 @@ class LocalStack:
     # -- conveniences for the demo, dev mode and tests ------------------------------------------
 
     def sign_notice(self, type_: str, msg: dict[str, Any], *, token: str | None = None) -> bytes:
-        """A callback body signed as the platform signs it (``token`` to forge one)."""
+        """A callback body signed as the platform signs it (``token`` to forge one).
+
+        Signed by the simulator's code, not the SDK's: the bundle verifies with the SDK, and a
+        signer shared by both sides would hide a bug in it.
+        """
         import json
 
-        from douyin_pay import callback_sign
+        from .douyin_sim.signatures import callback_signature
 
         text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
         timestamp, nonce = str(int(self.sim.clock.now())), str(secrets.randbelow(9000) + 1000)
-        signature = callback_sign(token or self._token, timestamp, nonce, text)
+        signature = callback_signature(token or self._token, timestamp, nonce, text)
         return json.dumps(
             {"msg": text, "msg_signature": signature, "nonce": nonce, "timestamp": timestamp, "type": type_},
             ensure_ascii=False,

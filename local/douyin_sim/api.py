@@ -9,16 +9,13 @@ to and including the sign check never spends a business number (§2 concerns acc
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from douyin_pay.ecpay.signing import request_sign
-from douyin_pay.errors import UnsignableValueError
-
 from .config import ENDPOINTS, ConfigHolder
 from .platform import Platform
+from .signatures import request_sign_matches
 from .validation import ERR_PARAM, RawNumber, Refusal
 
 ERR_SIGN = 2008  # §4
@@ -45,24 +42,6 @@ def decode_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Refusal(ERR_PARAM, "参数错误 the request body must be a JSON object")
     return body
-
-
-def _signable(body: Mapping[str, Any]) -> dict[str, Any]:
-    """What the Go platform would sign for each top-level value (ecpay-spec §5.2, §5.4).
-
-    The layer's ``request_sign`` refuses values whose rendering clients disagree on; the platform
-    still renders them, Go-style: a number's text (json.Number), ``true``/``false``, ``<nil>``.
-    """
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        if isinstance(value, RawNumber):
-            value = str(value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        elif value is None:
-            value = "<nil>"
-        out[key] = value
-    return out
 
 
 class EcpayApi:
@@ -98,10 +77,8 @@ class EcpayApi:
         sign = body.get("sign")
         if not isinstance(sign, str) or not sign:
             raise Refusal(ERR_SIGN, "签名校验异常,请使用正确的签名 sign is missing")
-        try:
-            expected = request_sign(_signable(body), cfg.salt)
-        except UnsignableValueError:
-            # A nested value the platform's rendering is unknown for (§5.4): it cannot match.
-            raise Refusal(ERR_SIGN, "签名校验异常,请使用正确的签名") from None
-        if not hmac.compare_digest(expected.encode(), sign.encode()):
+        # Checked on the body as decoded, each value printed as the Go platform prints it
+        # (signatures.py). A float, bool or null signed that way goes on to the field rules
+        # (2010); signed any other way (as the layer would refuse to), it is 2008 here.
+        if not request_sign_matches(body, cfg.salt, sign):
             raise Refusal(ERR_SIGN, "签名校验异常,请使用正确的签名")

@@ -25,11 +25,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from douyin_pay.ecpay.signing import callback_sign
-
 from .clock import SimClock
 from .config import ConfigHolder, SimulatorConfig
 from .platform import Notice
+from .signatures import callback_signature
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +234,7 @@ class Notifier:
         nonce = str(secrets.randbelow(9999) + 1)  # ≤4 digits, like "797" or "5280" (§6.1)
         body = {
             "msg": msg,
-            "msg_signature": callback_sign(cfg.token, timestamp, nonce, msg),
+            "msg_signature": callback_signature(cfg.token, timestamp, nonce, msg),
             "nonce": nonce,
             "timestamp": timestamp,
             "type": notice.type,

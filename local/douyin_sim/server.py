@@ -73,12 +73,14 @@ class SimHTTPServer(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def server_close(self) -> None:
-        self.stopping.set()  # wakes handlers held by the "timeout" fault
         with self._conn_lock:
             conns = list(self._conns)
         for conn in conns:
             with contextlib.suppress(OSError):  # already closed by the client
                 conn.shutdown(socket.SHUT_RDWR)
+        # Only now wake the handlers held by the "timeout" fault: woken before their connection
+        # was shut down, one could still write its whole answer, and a stop would answer late.
+        self.stopping.set()
         super().server_close()
 
 

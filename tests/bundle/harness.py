@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from douyin_pay import callback_sign
 from douyin_pay.bundle import runtime
 from local.aws_resources import FUNCTIONS, Resources, function_environment
+from local.douyin_sim.signatures import callback_signature
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
 from local.functions import load_handler
 from local.gateway import api_routes
@@ -216,7 +216,7 @@ def notice_body(
     return json.dumps(
         {
             "msg": text,
-            "msg_signature": callback_sign(token, timestamp, nonce, text),
+            "msg_signature": callback_signature(token, timestamp, nonce, text),
             "nonce": nonce,
             "timestamp": timestamp,
             "type": type_,

@@ -1,0 +1,76 @@
+"""The Douyin ecpay v1 simulator, driven over loopback HTTP like a real client would.
+
+Most tests freeze the simulated clock (speed 0) and move it with advance(), so callback timing is
+exact and nothing sleeps; the retry-schedule test runs a compressed clock instead.
+
+The fixtures: a callback receiver and simulators started against it (``sim``, ``make_sim``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from local.douyin_sim import DouyinSimulator, SimulatorConfig
+from tests.local.sim_helpers import APP_ID, CALLBACK_HOST, NOTIFY_URL, SALT, START, TOKEN, Client, Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with rec.cond:
+                rec.received.append((self.path, raw))
+                rec.cond.notify_all()
+            self.send_response(rec.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(rec.answer)))
+            self.end_headers()
+            self.wfile.write(rec.answer)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def make_sim(receiver: Receiver) -> Iterator[Callable[..., tuple[DouyinSimulator, Client]]]:
+    started: list[DouyinSimulator] = []
+
+    def make(**overrides: Any) -> tuple[DouyinSimulator, Client]:
+        settings: dict[str, Any] = {
+            "app_id": APP_ID,
+            "salt": SALT,
+            "token": TOKEN,
+            "speed": 0,
+            "start_time": START,
+            "deliver_to": {CALLBACK_HOST: receiver.url},
+            "default_notify_url": NOTIFY_URL,
+        }
+        sim = DouyinSimulator(SimulatorConfig(**{**settings, **overrides})).start()
+        started.append(sim)
+        return sim, Client(sim.base_url, thirdparty_id=overrides.get("thirdparty_id"))
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., tuple[DouyinSimulator, Client]]) -> tuple[DouyinSimulator, Client]:
+    return make_sim()

@@ -1,0 +1,134 @@
+"""What the simulator tests share: the test constants, a loopback callback receiver, and a client
+that signs and posts requests the way the SDK does (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from douyin_pay.ecpay.signing import request_sign
+from local.douyin_sim import DouyinSimulator
+
+APP_ID = "tt07e3715e98c9aac0"
+SALT = "sim-test-salt"
+TOKEN = "sim-test-token"
+PROVIDER = "tta4bad2000001234"
+CALLBACK_HOST = "https://callback.localhost"
+NOTIFY_URL = CALLBACK_HOST + "/douyin/notify"
+START = 1_750_000_000.0  # a fixed simulated start time
+_ORDER = {"total_amount": 100, "subject": "s", "body": "b", "valid_time": 900}
+
+
+# ---------------------------------------------------------------------------- callback receiver
+
+
+@dataclass
+class Receiver:
+    """A loopback HTTP server standing in for the merchant's callback endpoint."""
+
+    url: str = ""
+    status: int = 200
+    answer: bytes = b'{"err_no":0,"err_tips":"success"}'
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self.cond:
+            return [json.loads(raw) for _, raw in self.received]
+
+    def wait(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        with self.cond:
+            arrived = self.cond.wait_for(lambda: len(self.received) >= n, timeout)
+            assert arrived, f"{len(self.received)} of {n} callbacks"
+        return self.bodies()
+
+
+# ---------------------------------------------------------------------------- simulator + client
+
+
+def _as_platform_signs(value: Any) -> Any:
+    """The layer refuses to sign bools and floats; the platform signs their JSON text, so a test
+    can still send them correctly signed and see the field rules (not the signature) refuse them."""
+    return json.dumps(value) if isinstance(value, (bool, float)) else value
+
+
+class Client:
+    """Signs bodies with the SALT and posts them, as the SDK does."""
+
+    def __init__(
+        self, base_url: str, *, app_id: str = APP_ID, salt: str = SALT, thirdparty_id: str | None = None
+    ) -> None:
+        self.base_url = base_url
+        self.app_id = app_id
+        self.salt = salt
+        self.thirdparty_id = thirdparty_id
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    def body(self, fields: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"app_id": self.app_id, **fields}
+        if self.thirdparty_id is not None:
+            body["thirdparty_id"] = self.thirdparty_id
+        body["sign"] = request_sign({k: _as_platform_signs(v) for k, v in body.items()}, self.salt)
+        return body
+
+    def raw(self, endpoint: str, body: Any, timeout: float = 5) -> requests.Response:
+        return self.http.post(f"{self.base_url}/api/apps/ecpay/v1/{endpoint}", json=body, timeout=timeout)
+
+    def call(self, endpoint: str, **fields: Any) -> dict[str, Any]:
+        response = self.raw(endpoint, self.body(fields))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def create_order(self, out_order_no: str, **overrides: Any) -> dict[str, Any]:
+        fields = {
+            "out_order_no": out_order_no,
+            "total_amount": 12800,
+            "subject": "测试商品",
+            "body": "测试商品详情",
+            "valid_time": 900,
+            "cp_extra": "extra-1",
+            "notify_url": NOTIFY_URL,
+            "disable_msg": 0,
+        }
+        return self.call("create_order", **{**fields, **overrides})
+
+    def refund(self, no: str, amount: Any, order: str = "A1", reason: str = "r", **extra: Any) -> dict:
+        fields = {"out_order_no": order, "out_refund_no": no, "reason": reason, "refund_amount": amount}
+        return self.call("create_refund", **fields, **extra)
+
+    def settle(self, no: str, order: str = "A1", desc: str = "d", **extra: Any) -> dict[str, Any]:
+        return self.call("settle", out_settle_no=no, out_order_no=order, settle_desc=desc, **extra)
+
+    def order_status(self, out_order_no: str) -> str:
+        return self.call("query_order", out_order_no=out_order_no)["payment_info"]["order_status"]
+
+    def control(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return self.http.request(method, f"{self.base_url}/_sim/{path}", json=body, timeout=5)
+
+
+def paid_order(sim: DouyinSimulator, client: Client, no: str = "A1", amount: int = 10000) -> dict[str, Any]:
+    assert client.create_order(no, total_amount=amount)["err_no"] == 0
+    return sim.pay(no)
+
+
+def msg_of(body: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(body["msg"])
+
+
+def signature_by_hand(body: dict[str, Any]) -> str:
+    """A callback's msg_signature worked out from ecpay-spec §6.2, not by any signer under test.
+
+    The timestamp and nonce are digits, so they sort before TOKEN (a letter first) and msg (JSON
+    text, "{" first); only their own order needs working out.
+    """
+    timestamp, nonce = body["timestamp"], body["nonce"]
+    assert TOKEN[0].isalpha()
+    assert body["msg"].startswith("{")
+    joined = min(timestamp, nonce) + max(timestamp, nonce) + TOKEN + body["msg"]
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()
