@@ -23,7 +23,8 @@ for entry in (REPO, REPO / "layers" / "douyin_pay"):
     if str(entry) not in sys.path:
         sys.path.insert(0, str(entry))
 
-from douyin_pay.ecpay.signing import callback_sign  # noqa: E402
+# Signed by the simulator's own code, not the SDK's: the sample callbacks then test the SDK's verifier.
+from local.douyin_sim.signatures import callback_signature  # noqa: E402
 from local.events import function_url_event, http_api_v2_event, iam_caller, schedule_event, sqs_event  # noqa: E402
 
 EVENTS_DIR = REPO / "events"
@@ -186,7 +187,7 @@ def callback_body(type_: str, msg: dict[str, Any], token: str = TEST_TOKEN) -> b
     timestamp = str(T_NOTICE)
     envelope = {
         "msg": msg_text,
-        "msg_signature": callback_sign(token, timestamp, NONCE, msg_text),
+        "msg_signature": callback_signature(token, timestamp, NONCE, msg_text),
         "nonce": NONCE,
         "timestamp": timestamp,
         "type": type_,
