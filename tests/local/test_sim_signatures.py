@@ -20,8 +20,8 @@ from local.douyin_sim.signatures import (
     request_sign_matches,
     request_signature,
 )
-from tests.conftest import load_vectors
 from tests.local.sim_helpers import APP_ID
+from tests.sdk.ecpay.vector_files import load_vectors
 
 
 def md5(text: str) -> str:
@@ -39,29 +39,27 @@ def decoded(text: str) -> dict:
 # -- public vectors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("vector", load_vectors("request"), ids=lambda v: v["source"])
+@pytest.mark.parametrize("vector", load_vectors("request"))
 def test_request_vectors(vector):
     body = decoded(json.dumps(vector["params"], ensure_ascii=False))
     assert request_signature(body, vector["salt"]) == vector["sign"]
     assert request_sign_matches(body, vector["salt"], vector["sign"])
 
 
-@pytest.mark.parametrize("vector", load_vectors("callback"), ids=lambda v: v["source"])
+@pytest.mark.parametrize("vector", load_vectors("callback"))
 def test_callback_vectors(vector):
     signature = callback_signature(vector["token"], vector["timestamp"], vector["nonce"], vector["msg"])
     assert signature == vector["signature"]
 
 
-@pytest.mark.parametrize("vector", load_vectors("callback_body"), ids=lambda v: v["source"])
+@pytest.mark.parametrize("vector", load_vectors("callback_body"))
 def test_callback_body_vectors(vector):
     body = json.loads(vector["body"])
     signature = callback_signature(vector["token"], body["timestamp"], body["nonce"], body["msg"])
     assert signature == body["msg_signature"]
 
 
-@pytest.mark.parametrize(
-    "vector", [v for v in load_vectors("request") if "valid_time" in v["params"]], ids=lambda v: v["source"]
-)
+@pytest.mark.parametrize("vector", load_vectors("request", where=lambda v: "valid_time" in v["params"]))
 def test_a_published_signed_order_is_accepted_over_http(make_sim, vector):
     # The published body and sign, posted as they are: app_id added where the vector has none (it
     # is never signed); provider mode where the vector has a thirdparty_id.
@@ -78,7 +76,7 @@ def test_a_published_signed_order_is_accepted_over_http(make_sim, vector):
 def test_vectors_file_has_every_kind():
     # Guards against the parametrised tests silently running on an empty list.
     assert len(load_vectors("request")) >= 6
-    assert len([v for v in load_vectors("request") if "valid_time" in v["params"]]) >= 4
+    assert len(load_vectors("request", where=lambda v: "valid_time" in v["params"])) >= 4
     assert len(load_vectors("callback")) >= 3
     assert len(load_vectors("callback_body")) >= 1
 
