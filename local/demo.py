@@ -76,8 +76,9 @@ class Demo:
             if d.type == type_ and json.loads(d.body["msg"]).get(ref_field) == ref
         ]
 
-    def events(self) -> int:
-        return sum(1 for item in self.stack.items() if item["pk"].startswith("EVENT#"))
+    def events(self) -> list[dict]:
+        """The whole table: a duplicate must leave every item as it was."""
+        return self.stack.items()
 
     # -- the story ------------------------------------------------------------------------------
 

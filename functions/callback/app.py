@@ -37,14 +37,21 @@ def receive_notice():
         metrics.add_metric(name="CallbackMalformed", unit=MetricUnit.Count, value=1)
         logger.warning("callback rejected: malformed", extra={"field": exc.field})
         return json_response(400, {"err_no": 400, "err_tips": "malformed callback"})
-    result = delivery.result
+    result, notice = delivery.result, delivery.notice
     metrics.add_metric(name=f"Notice_{result.outcome.value}", unit=MetricUnit.Count, value=1)
-    where = {"type": delivery.notice.type, "ref": result.ref, "outcome": result.outcome.value}
+    # The audit trail of every verified notice (nothing per notice is stored in the table): its id,
+    # what it did, and the signed message as received. No secret is in it.
+    audit = {
+        "notice_id": notice.notice_id,
+        "ref": result.ref,
+        "outcome": result.outcome.value,
+        "signed": notice.message,
+    }
     if result.anomaly:
         metrics.add_metric(name="NoticeMismatch", unit=MetricUnit.Count, value=1)
-        logger.error("notice does not match the stored object", extra=where)
+        logger.error("notice does not match the stored object", extra=audit)
     else:
-        logger.info("notice handled", extra=where)
+        logger.info("notice handled", extra=audit)
     return json_response(delivery.reply.status, delivery.reply.body)
 
 

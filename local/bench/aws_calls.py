@@ -14,8 +14,8 @@ from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, re
 BUDGETS: dict[str, dict[str, int]] = {
     "create_payment": {"PutItem": 1, "UpdateItem": 1, "SendMessage": 1},
     "query": {"GetItem": 1},
-    "callback_new": {"TransactWriteItems": 1},
-    "callback_duplicate": {"TransactWriteItems": 1},
+    "callback_new": {"UpdateItem": 1},
+    "callback_duplicate": {"UpdateItem": 1},
     "reconcile_step": {"GetItem": 1, "UpdateItem": 1, "SendMessage": 1},
 }
 

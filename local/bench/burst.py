@@ -41,13 +41,14 @@ def _check_ours(admin: Any, table: str, orders: list[str], outcomes: dict[str, i
         failures.append(f"ours: outcomes {outcomes}, expected {expected}")
     items = scan_table(admin, table)
     wanted = set(orders)
-    events: dict[str, list[str]] = {}
-    for item in items:
-        if item["pk"].startswith("EVENT#") and item.get("ref") in wanted:
-            events.setdefault(item["ref"], []).append(item.get("outcome"))
+    notices = {
+        i["pk"].removeprefix("ORDER#"): i.get("notices", set())
+        for i in items
+        if i["pk"].removeprefix("ORDER#") in wanted
+    }
     for no in orders:
-        if events.get(no) != ["applied"]:
-            failures.append(f"ours: {no} has event outcomes {events.get(no)}, expected exactly one 'applied'")
+        if len(notices.get(no, ())) != 1:
+            failures.append(f"ours: {no} recorded notices {notices.get(no)}, expected exactly one")
     status = {i["pk"].removeprefix("ORDER#"): i["status"] for i in items if i["pk"].startswith("ORDER#")}
     not_paid = [no for no in orders if status.get(no) != "PAID"]
     if not_paid:

@@ -13,22 +13,21 @@ from .common import BenchConfig, calls_text, progress, render_table
 WHY = (
     "Powertools @idempotent_function, new notice: PutItem (claim the key as INPROGRESS), then the "
     "wrapped conditional UpdateItem (order -> PAID), then UpdateItem (record COMPLETED + stored result): "
-    "3 sequential calls. Ours: one TransactWriteItems that puts the event record (attribute_not_exists) "
-    "and moves the order (allowed transition, stored amount as a condition) atomically.",
+    "3 sequential calls. Ours: one conditional UpdateItem of the order that moves it (allowed transition, "
+    "stored amount as a condition) and records the notice's id on it (the id not yet there).",
     "Replay of a finished notice: Powertools = 1 conditional PutItem that fails and returns the stored "
-    "record (ReturnValuesOnConditionCheckFailure=ALL_OLD); ours = 1 TransactWriteItems cancelled by the "
-    "event record's condition. Same count.",
+    "record (ReturnValuesOnConditionCheckFailure=ALL_OLD); ours = 1 UpdateItem whose condition fails, "
+    "its ALL_OLD item showing the notice's id. Same count.",
     "Duplicate arriving while the first is still in flight: Powertools raises "
     "IdempotencyAlreadyInProgressError (a 5xx to the platform, which redelivers later; here it is "
     "re-queued) and every such attempt is one more failed PutItem; ours has no in-progress state, so "
     "a concurrent duplicate costs one call and is acknowledged at once.",
     "Throughput here is CPU-bound (botocore + moto in one process, serialised by moto_atomic's lock and "
-    "the GIL), not network-bound; moto's TransactWriteItems also deep-copies each table it touches "
-    "(a cost real DynamoDB does not have). Against DynamoDB each call is a network round trip, so calls "
-    "per notice drive latency.",
-    "Calls are not capacity units: DynamoDB bills a transactional write at 2 write units per item, so a "
-    "new notice is about 4 WCU for ours (2 items) against 3 for Powertools (items <= 1 KB). Not measured "
-    "here: moto does not meter capacity.",
+    "the GIL), not network-bound. Against DynamoDB each call is a network round trip, so calls per "
+    "notice drive latency.",
+    "Calls are not capacity units: a new notice is one single-item write for ours (1 WCU for an item "
+    "<= 1 KB) against 3 writes for Powertools; a duplicate is one failed conditional write for both. "
+    "Not measured here: moto does not meter capacity.",
 )
 
 
@@ -143,7 +142,7 @@ def _throughput_explained(
         f"Serially, ours spends {serial_ours['ms_in_moto_per_notice']} ms per notice inside moto against "
         f"{serial_base['ms_in_moto_per_notice']} ms for the baseline's {serial_base['calls_per_notice']} calls, "
         f"while the client side (botocore + the code under test) is {serial_ours['ms_client_side_per_notice']} ms "
-        f"against {serial_base['ms_client_side_per_notice']} ms: the gap is the emulator's TransactWriteItems, "
+        f"against {serial_base['ms_client_side_per_notice']} ms: the gap is the emulator, "
         "not the code under test."
     )
 
@@ -201,7 +200,7 @@ def _print_ours(burst: dict[str, Any]) -> None:
     )
     rows = [
         [
-            "ours (one TransactWriteItems)",
+            "ours (one conditional UpdateItem)",
             o["notices_per_second_median"],
             o["dynamodb_calls_per_notice"],
             o["calls_per_new_notice"],

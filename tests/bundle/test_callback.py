@@ -1,7 +1,8 @@
-"""The callback Function URL: verification first, one atomic write, monotonic, idempotent."""
+"""The callback Function URL: verification first, one single-item write, monotonic, idempotent."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -19,24 +20,40 @@ from tests.bundle.test_api import ORDER, TestRefunds, TestSettlements, paid_orde
 SUCCESS = {"err_no": 0, "err_tips": "success"}
 
 
-def events(bundle) -> list[dict]:
-    return [i for i in bundle.table_items() if i["pk"].startswith("EVENT#")]
+def audits(caplog) -> list[dict]:
+    """The callback's audit log lines (one per verified notice) since the last call."""
+    found = [
+        {key: getattr(r, key) for key in ("notice_id", "ref", "outcome", "signed")}
+        for r in caplog.records
+        if hasattr(r, "notice_id")
+    ]
+    caplog.clear()
+    return found
+
+
+def notices_of(bundle, pk: str, sk: str) -> set[str]:
+    return set((bundle.item(pk, sk) or {}).get("notices", set()))
 
 
 class TestPaymentNotice:
-    def test_moves_created_to_paid_with_one_dynamodb_call(self, bundle):
+    def test_moves_created_to_paid_with_one_single_item_write(self, bundle, caplog):
         bundle.create_payment(ORDER)
         bundle.calls.reset()
-        status, reply = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        caplog.clear()
+        msg = payment_msg("order-1", 12800)
+        status, reply = bundle.callback(notice_body("payment", msg))
         assert (status, reply) == (200, SUCCESS)
-        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.calls.count() == {"UpdateItem": 1}
         order = bundle.item("ORDER#order-1", "ORDER")
         assert order["status"] == "PAID"
         assert order["way"] == 10
         assert "due_at" not in order  # terminal: out of the sweeper's index
-        [event] = events(bundle)
-        assert (event["outcome"], event["ref"], event["type"]) == ("applied", "order-1", "payment")
-        assert event["expires_at"] > event["received_at"]
+        # The notice is recorded on the order it changed, and nowhere else in the table.
+        assert [i["pk"] for i in bundle.table_items()] == ["ORDER#order-1"]
+        [audit] = audits(caplog)
+        assert order["notices"] == {audit["notice_id"]}
+        assert (audit["outcome"], audit["ref"]) == ("applied", "order-1")
+        assert json.loads(audit["signed"]) == msg  # the signed message, as the audit trail
 
     def test_duplicate_is_acknowledged_with_one_call_and_changes_nothing(self, bundle):
         bundle.create_payment(ORDER)
@@ -46,15 +63,28 @@ class TestPaymentNotice:
         bundle.calls.reset()
         status, reply = bundle.callback(body)
         assert (status, reply) == (200, SUCCESS)
-        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.calls.count() == {"UpdateItem": 1}  # its condition failed: nothing written
         assert bundle.table_items() == before
 
-    def test_redelivery_with_new_timestamp_and_nonce_is_a_duplicate(self, bundle):
+    def test_redelivery_with_new_timestamp_and_nonce_is_a_duplicate(self, bundle, caplog):
         bundle.create_payment(ORDER)
+        caplog.clear()
         bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="100", nonce="1"))
         status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="200", nonce="2"))
         assert status == 200
-        assert len(events(bundle)) == 1
+        assert [a["outcome"] for a in audits(caplog)] == ["applied", "duplicate"]
+        assert len(notices_of(bundle, "ORDER#order-1", "ORDER")) == 1
+
+    def test_a_replay_under_another_unsigned_type_is_the_same_notice(self, bundle, caplog):
+        # ecpay does not sign `type`: the notice's id is over the signed msg only.
+        bundle.create_payment(ORDER)
+        msg = payment_msg("order-1", 12800)
+        assert bundle.callback(notice_body("payment", msg))[0] == 200
+        caplog.clear()
+        bundle.calls.reset()
+        assert bundle.callback(notice_body("payment", msg, timestamp="7", nonce="7"))[0] == 200
+        assert [a["outcome"] for a in audits(caplog)] == ["duplicate"]
+        assert len(notices_of(bundle, "ORDER#order-1", "ORDER")) == 1
 
     def test_concurrent_duplicates_make_exactly_one_transition(self, bundle):
         # Lambda runs one invocation per execution environment at a time, so concurrency means
@@ -82,8 +112,9 @@ class TestPaymentNotice:
             t.join()
         assert errors == []
         assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
-        assert [e["outcome"] for e in events(bundle)] == ["applied"]
-        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+        order = bundle.item("ORDER#order-1", "ORDER")
+        assert order["status"] == "PAID"
+        assert len(order["notices"]) == 1
 
     def test_base64_body_from_the_function_url(self, bundle):
         bundle.create_payment(ORDER)
@@ -105,7 +136,17 @@ class TestPaymentNotice:
         assert order["status"] == "CREATED"
         [anomaly] = order["anomalies"]
         assert (anomaly["outcome"], anomaly["fields"]) == ("mismatch", ["total_amount"])
-        assert [e["outcome"] for e in events(bundle)] == ["mismatch"]
+
+    def test_a_mismatch_is_flagged_once_however_often_it_comes(self, bundle):
+        bundle.create_payment(ORDER)
+        body = notice_body("payment", payment_msg("order-1", 1))
+        bundle.calls.reset()
+        assert bundle.callback(body)[0] == 200
+        assert bundle.calls.count() == {"UpdateItem": 2}  # the transition refused, then the flag
+        bundle.calls.reset()
+        assert bundle.callback(body)[0] == 200
+        assert bundle.calls.count() == {"UpdateItem": 1}  # a duplicate: known from the first answer
+        assert len(bundle.get("payments", "order-1")[1]["anomalies"]) == 1
 
     def test_app_id_mismatch_is_recorded_and_not_applied(self, bundle):
         bundle.create_payment(ORDER)
@@ -116,12 +157,14 @@ class TestPaymentNotice:
         assert order["status"] == "CREATED"
         assert order["anomalies"][0]["fields"] == ["app_id"]
 
-    def test_unknown_order_is_recorded_and_acknowledged(self, bundle):
+    def test_unknown_order_is_logged_acknowledged_and_writes_nothing(self, bundle, caplog):
+        caplog.clear()
+        bundle.calls.reset()
         status, _ = bundle.callback(notice_body("payment", payment_msg("never-created", 100)))
         assert status == 200
-        [event] = events(bundle)
-        assert event["outcome"] == "unknown_object"
-        assert bundle.item("ORDER#never-created", "ORDER") is None
+        assert [a["outcome"] for a in audits(caplog)] == ["unknown_object"]
+        assert bundle.calls.count() == {"UpdateItem": 1}
+        assert bundle.table_items() == []
 
     def test_late_payment_after_expiry_is_a_conflict_never_a_success(self, bundle):
         bundle.create_payment(ORDER)
@@ -178,7 +221,7 @@ class TestRefundAndSettleNotices:
         bundle.calls.reset()
         status, _ = bundle.callback(notice_body("refund", refund_msg("refund-1", 3000)))
         assert status == 200
-        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.calls.count() == {"UpdateItem": 1}
         assert bundle.get("refunds", "refund-1")[1]["status"] == "SUCCEEDED"
         assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 9800
 
@@ -186,7 +229,9 @@ class TestRefundAndSettleNotices:
         paid_order(bundle)
         bundle.refund("order-1", TestRefunds.REFUND)
         body = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"))
+        bundle.calls.reset()
         assert bundle.callback(body)[0] == 200
+        assert bundle.calls.count() == {"GetItem": 1, "TransactWriteItems": 1}  # the order is on the refund
         assert bundle.callback(body)[0] == 200
         other = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"), timestamp="5", nonce="9")
         assert bundle.callback(other)[0] == 200
@@ -215,7 +260,7 @@ class TestRefundAndSettleNotices:
         bundle.calls.reset()
         status, _ = bundle.callback(notice_body("settle", settle_msg("settle-1", "order-1")))
         assert status == 200
-        assert bundle.calls.count() == {"TransactWriteItems": 1}
+        assert bundle.calls.count() == {"UpdateItem": 1}
         _, settlement = bundle.get("settlements", "settle-1")
         assert (settlement["status"], settlement["settle_amount"], settlement["rake"]) == ("SUCCEEDED", 9940, 60)
 
@@ -227,15 +272,18 @@ class TestRefundAndSettleNotices:
         assert settlement["status"] == "PROCESSING"
         assert settlement["anomalies"][0]["fields"] == ["out_order_no"]
 
-    def test_unknown_type_is_recorded_and_acknowledged(self, bundle):
+    def test_unknown_type_is_logged_and_acknowledged_without_a_write(self, bundle, caplog):
+        caplog.clear()
         bundle.calls.reset()
         status, reply = bundle.callback(notice_body("withdraw", {"status": "SUCCESS", "order_id": "W1"}))
         assert (status, reply) == (200, SUCCESS)
-        [event] = events(bundle)
-        assert (event["type"], event["outcome"]) == ("withdraw", "recorded")
-        assert bundle.calls.count() == {"PutItem": 1}
+        assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
+        assert bundle.calls.count() == {}
+        assert bundle.table_items() == []
 
-    def test_settle_finish_is_recorded(self, bundle):
+    def test_settle_finish_is_logged(self, bundle, caplog):
+        caplog.clear()
         msg = {"ma_app_id": "tt0123456789abcdef", "out_order_id": "order-1", "auto_settle_list": []}
         assert bundle.callback(notice_body("settle_finish", msg))[0] == 200
-        assert events(bundle)[0]["outcome"] == "recorded"
+        assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
+        assert bundle.table_items() == []

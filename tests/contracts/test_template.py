@@ -92,7 +92,8 @@ EXPECTED_GRANTS["QueryFunction"] = {
     ("secretsmanager:GetSecretValue", json.dumps(SECRET_ARN)),
 }
 EXPECTED_GRANTS["CallbackFunction"] = {
-    *((a, json.dumps(TABLE_ARN)) for a in TABLE_APPLY),
+    # One conditional UpdateItem per notice; a refund's failure reads the refund first.
+    *((a, json.dumps(TABLE_ARN)) for a in ("dynamodb:GetItem", "dynamodb:UpdateItem")),
     ("secretsmanager:GetSecretValue", json.dumps(SECRET_ARN)),
 }
 EXPECTED_GRANTS["ReconcileFunction"] = {

@@ -1,8 +1,16 @@
 """Receiving the platform's callbacks: verify (the adapter, on the headers and the raw body, before
-any I/O), then record the notice and move state forward in one transaction on the normal path.
+any I/O), then apply the notice with one single-item conditional write.
 
-A duplicate costs one failed transaction; a stale, mismatched or orphan notice is recorded (and
-surfaced on the object for a mismatch) but never applied as a success.
+The notice's idempotency record lives in the object it changes: the UpdateItem that moves the
+object forward also adds the notice's id to the object's ``notices`` set, and its condition is the
+allowed transition itself plus "this id is not there yet". When the condition fails, the item as
+it was (``ALL_OLD``) tells a duplicate from a stale notice, a mismatch or a conflict without a
+second read. Only an anomaly (flagged on the object) and a refund's failure (which gives the
+reserved amount back to the order) cost a second call.
+
+Nothing else is stored per notice: the audit trail of every verified notice is the callback
+function's log line (the signed message, its id and the outcome), and every change the notice makes
+is on the table's stream.
 """
 
 from __future__ import annotations
@@ -16,10 +24,10 @@ from .api import ApiError
 from .context import Context
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
 from .states import Kind, RefundStatus, is_terminal
-from .store import CONFLICT_RETRIES, Change, ConditionFailed, Guard, TransactionFailed, event_key, object_key
+from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, object_key
 from .transitions import change_for, mismatch, release_action
 
-EVENT_TTL = 90 * 86_400  # callback event records are kept 90 days (TTL), objects forever
+NOTICES = "notices"  # the ids of the notices an object has taken (a string set)
 
 
 class NoticeOutcome(StrEnum):
@@ -29,7 +37,7 @@ class NoticeOutcome(StrEnum):
     MISMATCH = "mismatch"  # amount, order or app id differs from our record: never applied
     CONFLICT = "conflict"  # a different final state than ours (paid after we expired it)
     UNKNOWN_OBJECT = "unknown_object"  # about nothing we created
-    RECORDED = "recorded"  # verified and kept; nothing to move (withdraw, settle_finish, PROCESSING)
+    RECORDED = "recorded"  # verified and logged; nothing to move (withdraw, settle_finish, PROCESSING)
 
     @property
     def anomaly(self) -> bool:
@@ -72,95 +80,73 @@ class Callbacks:
         return Delivery(notice, self.apply(notice), platform.acknowledge(notice))
 
     def apply(self, notice: VerifiedNotice) -> NoticeResult:
-        now = self.ctx.now()
-        event = {"type": notice.type, "msg": notice.message, "received_at": now, "expires_at": now + EVENT_TTL}
         target, obs = notice.target, notice.observation
         if target is None:
-            return self._record(notice, event, NoticeOutcome.RECORDED, None)
+            return NoticeResult(NoticeOutcome.RECORDED)
+        now = self.ctx.now()
         if notice.app_id != self.ctx.settings.app_id:
-            return self._record(notice, event, NoticeOutcome.MISMATCH, target, detail=["app_id"])
+            return self._flag(notice, target, NoticeOutcome.MISMATCH, ["app_id"], now)
         if obs is None:
-            return self._record(notice, event, NoticeOutcome.RECORDED, target)
-        store = self.ctx.store
-        applied = {**event, "kind": obs.kind.value, "ref": obs.ref, "outcome": NoticeOutcome.APPLIED.value}
-        actions = [
-            store.put_action(event_key(notice.dedupe_key), {**applied, "status": obs.status}, Guard.absent()),
-            store.update_action(object_key(obs.kind, obs.ref), change_for(obs, now)),
-        ]
-        if obs.kind is Kind.REFUND and obs.status == RefundStatus.FAILED:
-            refund = store.get(obs.kind, obs.ref)  # the order to release lives on the refund
-            if refund is None:
-                return self._record(notice, event, NoticeOutcome.UNKNOWN_OBJECT, target)
-            actions.append(release_action(store, refund))
+            return NoticeResult(NoticeOutcome.RECORDED, target)
+        change = change_for(obs, now)
+        change.add = {**change.add, NOTICES: {notice.notice_id}}
+        change.where(change.expr.lacks(NOTICES, notice.notice_id))
         try:
-            store.transact(actions, conflict_retries=CONFLICT_RETRIES)
+            if obs.kind is Kind.REFUND and obs.status == RefundStatus.FAILED:
+                return self._fail_refund(notice, obs, change, now)
+            self.ctx.store.update(object_key(obs.kind, obs.ref), change)
+        except ConditionFailed as exc:
+            return self._not_applied(notice, obs, exc.item, now)
+        return NoticeResult(NoticeOutcome.APPLIED, target)
+
+    def _fail_refund(self, notice: VerifiedNotice, obs: Observation, change: Change, now: int) -> NoticeResult:
+        """A refund's failure also gives its reserved amount back to the order, in one transaction;
+        the order's number lives on the refund, so it is read first (the second call)."""
+        store = self.ctx.store
+        key = object_key(obs.kind, obs.ref)
+        refund = store.get(obs.kind, obs.ref)
+        if refund is None:
+            return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+        try:
+            store.transact(
+                [store.update_action(key, change), release_action(store, refund)], conflict_retries=CONFLICT_RETRIES
+            )
         except TransactionFailed as exc:
-            if exc.condition_failed(0):
-                return NoticeResult(NoticeOutcome.DUPLICATE, target)
             if exc.conflict:
                 raise ApiError(
                     503, "store_busy", "concurrent updates; the platform will retry", retryable=True
                 ) from exc
-            return self._classify_and_record(notice, event, obs, exc.item(1))
-        return NoticeResult(NoticeOutcome.APPLIED, target)
+            return self._not_applied(notice, obs, exc.item(0), now)
+        return NoticeResult(NoticeOutcome.APPLIED, obs.target)
 
-    def _classify_and_record(
-        self, notice: VerifiedNotice, event: dict, obs: Observation, stored: Mapping[str, Any] | None
+    def _not_applied(
+        self, notice: VerifiedNotice, obs: Observation, stored: Mapping[str, Any] | None, now: int
     ) -> NoticeResult:
+        """Why the transition's condition failed, from the item as it was (no second read)."""
         if stored is None:
-            return self._record(notice, event, NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+            return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+        if notice.notice_id in stored.get(NOTICES, ()):
+            return NoticeResult(NoticeOutcome.DUPLICATE, obs.target)
         if bad := mismatch(obs, stored):
-            return self._record(notice, event, NoticeOutcome.MISMATCH, obs.target, detail=bad)
+            return self._flag(notice, obs.target, NoticeOutcome.MISMATCH, bad, now)
         current = stored.get("status", "")
         if is_terminal(current) and is_terminal(obs.status) and current != obs.status:
             # e.g. paid after we recorded it as expired: money moved against our record — surface it.
-            detail = [f"{current}->{obs.status}"]
-            return self._record(notice, event, NoticeOutcome.CONFLICT, obs.target, detail=detail)
-        return self._record(notice, event, NoticeOutcome.STALE, obs.target)
+            return self._flag(notice, obs.target, NoticeOutcome.CONFLICT, [f"{current}->{obs.status}"], now)
+        return NoticeResult(NoticeOutcome.STALE, obs.target)
 
-    def _record(
-        self,
-        notice: VerifiedNotice,
-        event: dict,
-        outcome: NoticeOutcome,
-        target: Target | None,
-        detail: list[str] | None = None,
+    def _flag(
+        self, notice: VerifiedNotice, target: Target, outcome: NoticeOutcome, detail: list[str], now: int
     ) -> NoticeResult:
-        """Record a notice that is not applied; an anomaly is also flagged on its object, atomically."""
-        store = self.ctx.store
-        attrs = {
-            **event,
-            "outcome": outcome.value,
-            "kind": target.kind.value if target else None,
-            "ref": target.ref if target else None,
-            "detail": detail,
-        }
-        key = event_key(notice.dedupe_key)
-        result = NoticeResult(outcome, target)
-        if outcome.anomaly and target:
-            anomaly = {
-                "source": "callback",
-                "outcome": outcome.value,
-                "fields": detail,
-                "event": notice.dedupe_key,
-                "at": event["received_at"],
-            }
-            flag = Change(append={"anomalies": [anomaly]})
-            flag.where(flag.expr.exists())
-            try:
-                store.transact(
-                    [
-                        store.put_action(key, attrs, Guard.absent()),
-                        store.update_action(object_key(target.kind, target.ref), flag),
-                    ]
-                )
-                return result
-            except TransactionFailed as exc:
-                if exc.condition_failed(0):
-                    return NoticeResult(NoticeOutcome.DUPLICATE, target)
-                # no such object: record the event alone
+        """Surface an anomaly on its object, once per notice (the id joins ``notices`` with it)."""
+        anomaly = {"source": "callback", "outcome": outcome.value, "fields": detail, "notice": notice.notice_id}
+        flag = Change(append={"anomalies": [{**anomaly, "at": now}]}, add={NOTICES: {notice.notice_id}})
+        cond = flag.expr
+        flag.where(cond.exists(), cond.lacks(NOTICES, notice.notice_id))
         try:
-            store.put(key, attrs, Guard.absent())
-        except ConditionFailed:
+            self.ctx.store.update(object_key(target.kind, target.ref), flag)
+        except ConditionFailed as exc:
+            if exc.item is None:
+                return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, target)
             return NoticeResult(NoticeOutcome.DUPLICATE, target)
-        return result
+        return NoticeResult(outcome, target)

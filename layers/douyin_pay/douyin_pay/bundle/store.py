@@ -4,7 +4,8 @@ Items (``pk`` / ``sk``):
 
 * ``ORDER#<out_order_no>`` / ``ORDER``, ``REFUND#<out_refund_no>`` / ``REFUND``,
   ``SETTLE#<out_settle_no>`` / ``SETTLE`` — the objects, each with a ``status``;
-* ``EVENT#<dedupe key>`` / ``EVENT`` — one per distinct callback notice, expiring by TTL.
+* ``EVENT#<dedupe key>`` / ``EVENT`` — written by earlier versions, one per callback notice; they
+  expire by TTL (``expires_at``). A notice is now recorded on the object it changes (``notices``).
 
 Objects awaiting reconciliation carry ``due_shard`` / ``due_at`` (the sparse ``reconcile-due``
 index): the time by which the next reconcile step should have run. The sweeper re-enqueues what is
@@ -29,7 +30,6 @@ from .states import Kind
 
 PREFIX = {Kind.ORDER: "ORDER", Kind.REFUND: "REFUND", Kind.SETTLEMENT: "SETTLE"}
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
-EVENT_PREFIX = "EVENT"
 DUE_INDEX = "reconcile-due"
 DUE_SHARDS = 4  # spreads the sparse index over a few partitions; the sweeper queries each
 DUE_INDEX_ATTRS = ("due_shard", "due_at")
@@ -42,10 +42,6 @@ _deserializer = TypeDeserializer()
 def object_key(kind: Kind, ref: str) -> dict[str, dict[str, str]]:
     prefix = PREFIX[kind]
     return {"pk": {"S": f"{prefix}#{ref}"}, "sk": {"S": prefix}}
-
-
-def event_key(dedupe_key: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"{EVENT_PREFIX}#{dedupe_key}"}, "sk": {"S": EVENT_PREFIX}}
 
 
 def parse_object_key(pk: str) -> tuple[Kind, str] | None:
@@ -146,6 +142,10 @@ class Expr:
     def absent(self) -> str:
         return f"attribute_not_exists({self.name('pk')})"
 
+    def lacks(self, attr: str, member: str) -> str:
+        """The set ``attr`` does not hold ``member`` (true while the attribute is absent)."""
+        return f"NOT contains({self.name(attr)}, {self.value(member)})"
+
     def equals_or_missing(self, attr: str, value: Any) -> str:
         """``attr`` is ``value``, or the item predates the attribute."""
         # No parentheses of its own: conditions are joined as (clause) AND (clause), and DynamoDB
@@ -188,7 +188,7 @@ class Change:
 
     set: Mapping[str, Any] = field(default_factory=dict)
     set_once: Mapping[str, Any] = field(default_factory=dict)  # if_not_exists: first value wins
-    add: Mapping[str, int] = field(default_factory=dict)
+    add: Mapping[str, int | set[str]] = field(default_factory=dict)  # a number, or members of a string set
     append: Mapping[str, list[Any]] = field(default_factory=dict)  # list_append onto a list attribute
     remove: Sequence[str] = ()
     condition: list[str] = field(default_factory=list)

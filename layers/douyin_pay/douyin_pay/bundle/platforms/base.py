@@ -100,9 +100,9 @@ class Fault:
 class VerifiedNotice:
     """A callback whose signature verified, as the bundle acts on it."""
 
-    type: str  # the platform's name for the notice (logs, the event record)
-    dedupe_key: str  # the same for every redelivery of one notice
-    message: str  # the signed text, kept as the audit record
+    type: str  # the platform's name for the notice (logs)
+    notice_id: str  # the same for every redelivery of one notice: over its signed content only
+    message: str  # the signed text: the audit record (logged, never stored)
     app_id: str | None  # the app the notice is for (None: the notice names none)
     target: Target | None  # the object it is about (None: nothing of ours, e.g. a withdrawal)
     observation: Observation | None  # the state it reports (None: nothing to apply)

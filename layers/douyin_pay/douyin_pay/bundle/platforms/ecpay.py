@@ -208,7 +208,10 @@ class EcpayPlatform:
     @staticmethod
     def construct(notice: AnyNotice) -> VerifiedNotice:
         """The bundle's view of a notice the SDK has verified."""
-        common = {"type": notice.type, "dedupe_key": notice.dedupe_key, "message": notice.msg}
+        # The id is over msg alone: type is not signed (ecpay-spec §6.2), so a replay with another
+        # type must not count as another notice. 128 bits keep the object's set of ids small.
+        notice_id = hashlib.sha256(notice.msg.encode("utf-8")).hexdigest()[:32]
+        common = {"type": notice.type, "notice_id": notice_id, "message": notice.msg}
         if isinstance(notice, PaymentNotice):
             target = Target(Kind.ORDER, notice.out_order_no)
             obs = _observation(
