@@ -70,7 +70,7 @@ def in_process_bundle() -> Iterator[Any]:
         stack.callback(_reset_runtime)
         calls = AwsCalls()
         _count_handler_calls(calls)
-        _count_secret_fetches(session, calls)
+        _count_secret_fetches(calls)
         bundle = Bundle(resources, sim, calls, session)
         runtime.now = bundle.clock
         yield bundle
@@ -113,15 +113,12 @@ def _reset_runtime() -> None:
     runtime.now = time.time
 
 
-def _count_secret_fetches(session: Any, calls: Any) -> None:
-    """Install the Powertools secrets provider the handlers will use, with the same hook, so the
-    one-off GetSecretValue shows up in the warm-up counts (and would show in the figures)."""
-    from aws_lambda_powertools.utilities.parameters import base
-    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+def _count_secret_fetches(calls: Any) -> None:
+    """Hook the same counter on the runtime's Secrets Manager client (the one its SecretsProvider
+    uses), so the one-off GetSecretValue shows up in the warm-up counts (and would show in the figures)."""
+    from douyin_pay.bundle import runtime
 
-    provider = SecretsProvider(boto3_client=session.client("secretsmanager"))
-    provider.client.meta.events.register("before-call", calls.hook)
-    base.DEFAULT_PROVIDERS["secrets"] = provider
+    runtime.aws_client("secretsmanager").meta.events.register("before-call", calls.hook)
 
 
 class OursEnvironment:

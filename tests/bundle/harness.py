@@ -159,12 +159,10 @@ class Bundle:
 
     def put_secret(self, *, salt: str = SALT, tokens: tuple[str, ...] = (TOKEN, OLD_TOKEN)) -> None:
         """Change the payment secret and drop the 5-minute cache, as a rotation eventually does."""
-        from aws_lambda_powertools.utilities import parameters
-
         self.session.client("secretsmanager").put_secret_value(
             SecretId=self.resources.secret_id, SecretString=json.dumps({"salt": salt, "tokens": list(tokens)})
         )
-        parameters.clear_caches()
+        runtime.secrets_provider().clear_cache()
 
     # -- inspecting ----------------------------------------------------------------------------
 

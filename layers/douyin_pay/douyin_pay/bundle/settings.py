@@ -64,14 +64,14 @@ def _protocol(value: str) -> PaymentProtocol:
         raise ConfigurationError(f"DOUYIN_PROTOCOL must be one of {names}") from None
 
 
-def load_secret(secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:
-    """The stack's secret as a JSON object, through Powertools Parameters, cached in memory for
-    ``max_age`` seconds. Each platform adapter reads its own keys from it."""
-    from aws_lambda_powertools.utilities import parameters
+def load_secret(provider: Any, secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:
+    """The stack's secret as a JSON object, through a Powertools Parameters ``SecretsProvider``,
+    cached in memory for ``max_age`` seconds. Each platform adapter reads its own keys from it."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
     try:
-        raw = parameters.get_secret(secret_id, transform="json", max_age=max_age)
-    except parameters.exceptions.TransformParameterError as exc:
+        raw = provider.get(secret_id, transform="json", max_age=max_age)
+    except TransformParameterError as exc:
         raise ConfigurationError("the payment secret is not valid JSON") from exc
     if not isinstance(raw, Mapping):
         # Messages name the shape that is wrong, never a value.
