@@ -305,9 +305,15 @@ def test_layer_build_metadata(sam):
     layer = sam["Resources"]["DouyinPayLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "layers/douyin_pay"
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    # A makefile build, so the layer ships bytecode (the python3.13 builder ships none); .ci/sam-check
+    # proves on a real `sam build` that every module has its unchecked-hash .pyc.
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["RetentionPolicy"] == "Retain"
     assert (ROOT / "layers/douyin_pay/requirements.txt").is_file()
+    makefile = (ROOT / "layers/douyin_pay/Makefile").read_text(encoding="utf-8")
+    assert "build-DouyinPayLayer:" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile
 
 
 def test_timeouts(cfn):
