@@ -83,15 +83,15 @@ def _burst_section(
             "notices_per_round": k * m,
         },
         "note": (
-            "each thread = one execution environment with its own boto3 client (fresh_service); notices "
-            "verified once up front, shuffled, then delivered to service.apply_notice; moto in-process "
+            "each thread = one execution environment with its own boto3 client (fresh_callbacks); notices "
+            "verified once up front, shuffled, then delivered to Callbacks.apply; moto in-process "
             "with local.moto_atomic.make_dynamodb_atomic(); a fresh moto per round"
         ),
         "ours": ours,
         "check": {
             "passed": not ours_failures,
             "failures": ours_failures,
-            "rule": "every order exactly one EVENT item with outcome 'applied', every order PAID, "
+            "rule": "every order exactly one notice id recorded, every order PAID, "
             "outcomes = K applied + K*(M-1) duplicate",
         },
         "rounds": [
