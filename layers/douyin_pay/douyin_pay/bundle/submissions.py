@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlatformError
-from .api import ApiError, in_progress, not_found, platform_failure, request_hash
+from .api import ApiError, in_progress, not_found, platform_failure, request_hash, same_request
 from .context import Context
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
@@ -76,31 +76,35 @@ class Submissions:
     def _create(self, platform: Platform, kind: Kind, body: object, out_order_no: str | None) -> Answer:
         submission = platform.prepare(kind, body, out_order_no=out_order_no, callback_url=self._callback_url())
         now = self.ctx.now()
-        claim = self._claim_record(platform.protocol, submission, now)
+        delay = SCHEDULES[kind].delay(0)  # until the first reconcile step
+        claim = self._claim_record(platform, submission, now, delay)
         try:
             self._claim(platform.protocol, submission, claim)
         except _Existing as existing:
             return self._answer_existing(submission, existing.item, claim["request_hash"], now)
-        return self._send(platform, submission.kind, submission.ref, submission.fields, now, claimed=claim)
+        return self._send(platform, submission.kind, submission.ref, submission.fields, now, claimed=claim, delay=delay)
 
-    def _claim_record(self, protocol: PaymentProtocol, submission: Submission, now: int) -> dict[str, Any]:
+    def _claim_record(self, platform: Platform, submission: Submission, now: int, delay: int) -> dict[str, Any]:
         kind, ref = submission.kind, submission.ref
+        stored = platform.stored_request(kind, submission.fields)
         return {
             REF_FIELD[kind]: ref,
             "out_order_no": submission.out_order_no,
             **submission.record,
             "kind": kind.value,
-            "protocol": protocol.value,
+            "protocol": platform.protocol.value,
             "status": SUBMITTING,
             "request_hash": request_hash(submission.fields),
-            "request": json.dumps(submission.fields, ensure_ascii=False, separators=(",", ":")),
-            "app_id": self.ctx.settings.app_id,
+            "request": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
             "created_at": now,
             "updated_at": now,
             "lease_until": now + SUBMIT_LEASE,
             "reconcile_attempts": 0,
             "due_shard": due_shard(kind, ref),
-            "due_at": now + SUBMIT_LEASE + SWEEP_SLACK,
+            # Written once: the later of the lease's end (a crash before the platform answered) and
+            # the first reconcile step (a lost message), plus the sweeper's slack. Accepting the
+            # request does not move it, so the index is written once per create.
+            "due_at": now + max(SUBMIT_LEASE, delay) + SWEEP_SLACK,
         }
 
     def _callback_url(self) -> str:
@@ -177,14 +181,14 @@ class Submissions:
         kind, ref = submission.kind, submission.ref
         if item is None:  # deleted between the two calls: cannot happen without DeleteItem, answer safely
             raise in_progress("retry the request")
-        if item.get("request_hash") != digest:
+        if not same_request(item.get("request_hash"), digest):
             raise ApiError(
                 409, "idempotency_conflict", f"{kind.value} {ref!r} exists with a different request; use a new number"
             )
         platform = self.ctx.platforms.of(item)
         if item.get("status") == SUBMITTING:
             self._take_over(kind, ref, item, now)
-            return self._send(platform, kind, ref, json.loads(item["request"]), now, claimed=item)
+            return self._send(platform, kind, ref, platform.request_of(kind, item), now, claimed=item)
         if item.get("error"):
             error = item["error"]
             raise ApiError(
@@ -197,7 +201,7 @@ class Submissions:
         if kind is Kind.ORDER and item.get("status") == OrderStatus.CREATED and platform.pay_params(item) is None:
             # Recovered by reconciliation without what the front end needs to pay; the platform
             # answers a repeated number with the first order, so resending the identical body fetches it.
-            return self._send(platform, kind, ref, json.loads(item["request"]), now, claimed=item, replay=True)
+            return self._send(platform, kind, ref, platform.request_of(kind, item), now, claimed=item, replay=True)
         return Answer(view(kind, item), created=False)
 
     def _take_over(self, kind: Kind, ref: str, item: Mapping[str, Any], now: int) -> None:
@@ -224,7 +228,10 @@ class Submissions:
         *,
         claimed: Mapping[str, Any],
         replay: bool = False,
+        delay: int | None = None,
     ) -> Answer:
+        """Submit and record the acceptance. ``delay``: the first reconcile step's, already in the
+        claim's ``due_at``; None (a resend of an older claim) computes a new one and moves ``due_at``."""
         key = object_key(kind, ref)
         try:
             accepted = platform.submit(kind, fields)
@@ -234,12 +241,12 @@ class Submissions:
             else:
                 self._record_refusal(kind, ref, claimed, exc, now)
             raise platform_failure(exc) from exc
-        delay = SCHEDULES[kind].delay(0)
+        due = {}
+        if delay is None:
+            delay = SCHEDULES[kind].delay(0)
+            due = {"due_at": now + delay + SWEEP_SLACK}
         target = ACCEPTED[kind]
-        change = Change(
-            set={"status": target, "updated_at": now, "due_at": now + delay + SWEEP_SLACK, **accepted.facts},
-            remove=("lease_until",),
-        )
+        change = Change(set={"status": target, "updated_at": now, **due, **accepted.facts}, remove=("lease_until",))
         change.where(change.expr.status_in([SUBMITTING, target]))
         try:
             item = self.ctx.store.update(key, change)

@@ -125,6 +125,14 @@ class Platform(Protocol):
         """Validate an API request body (``out_order_no`` from the path for a refund or settlement)."""
         ...
 
+    def stored_request(self, kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """What of ``fields`` the claim must keep besides its record, to resend them identically."""
+        ...
+
+    def request_of(self, kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields a stored claim was made with (its record + its stored request), to resend."""
+        ...
+
     def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
         """Send prepared fields; raises :class:`PlatformError`."""
         ...
