@@ -46,3 +46,94 @@ def write_units(before: Mapping[str, Any] | None, after: Mapping[str, Any] | Non
     """The write units of one write: the larger item, per started KB (at least one)."""
     largest = max(item_size(before or {}), item_size(after or {}))
     return max(1, math.ceil(largest / KB))
+
+
+def read_units(size: int, *, consistent: bool = True) -> float:
+    """The read units of reading ``size`` bytes: per started 4 KB, half for an eventual read."""
+    units = max(1, math.ceil(size / (4 * KB)))
+    return units if consistent else units / 2
+
+
+class CapacityMeter:
+    """Counts the capacity units a boto3 DynamoDB client's calls bill, from the items themselves.
+
+    Each write's key is read before and after it through ``admin`` (another client, not counted),
+    so a write is billed at the larger of the two sizes; a transaction's actions at twice that; a
+    write that failed its condition at the existing item's size. ``index_keys`` names the sparse
+    index's key attributes (KEYS_ONLY): an index write happens only where they appear, change or
+    go (a change is a delete plus a put). Meant for one call at a time (a test, a bench step).
+    """
+
+    WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+
+    def __init__(self, admin: Any, table: str, index_keys: tuple[str, ...]) -> None:
+        self.admin = admin
+        self.table = table
+        self.index_keys = index_keys
+        self.table_wru = 0
+        self.index_wru = 0
+        self.rru = 0.0
+        self._before: list[tuple[dict, dict | None, int]] = []
+
+    def install(self, client: Any) -> CapacityMeter:
+        events = client.meta.events
+        events.register("before-parameter-build.dynamodb", self._before_call)
+        events.register("after-call.dynamodb", self._after_call)
+        return self
+
+    def reset(self) -> None:
+        self.table_wru, self.index_wru, self.rru = 0, 0, 0.0
+
+    def totals(self) -> dict[str, float]:
+        return {"table_wru": self.table_wru, "index_wru": self.index_wru, "rru": self.rru}
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    def _before_call(self, model: Any, params: dict, **_: Any) -> None:
+        if model.name in self.WRITES:
+            key = params.get("Key") or {k: params["Item"][k] for k in ("pk", "sk")}
+            self._before = [(key, self._get(key), 1)]
+        elif model.name == "TransactWriteItems":
+            self._before = []
+            for action in params["TransactItems"]:
+                [body] = action.values()
+                key = body.get("Key") or {k: body["Item"][k] for k in ("pk", "sk")}
+                # Every action of a transaction, a ConditionCheck too, bills twice the plain write.
+                self._before.append((key, self._get(key), 2))
+
+    def _after_call(self, model: Any, parsed: dict, **_: Any) -> None:
+        if model.name in self.WRITES or model.name == "TransactWriteItems":
+            for key, before, factor in self._before:
+                after = self._get(key)
+                self.table_wru += factor * write_units(before, after)
+                self.index_wru += self._index_writes(before, after)
+            self._before = []
+        elif model.name == "GetItem":
+            self.rru += read_units(item_size(_plain(parsed.get("Item") or {})))
+        elif model.name == "Query":
+            size = sum(item_size(_plain(i)) for i in parsed.get("Items", []))
+            self.rru += read_units(size, consistent=False)  # a global secondary index reads eventually
+
+    def _index_writes(self, before: dict | None, after: dict | None) -> int:
+        old = _index_entry(before, self.index_keys)
+        new = _index_entry(after, self.index_keys)
+        if old == new:
+            return 0
+        return (old is not None) + (new is not None)  # a moved entry is a delete plus a put
+
+    def _get(self, key: dict) -> dict | None:
+        item = self.admin.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+
+def _index_entry(item: Mapping[str, Any] | None, keys: tuple[str, ...]) -> tuple | None:
+    if not item or not all(k in item for k in keys):
+        return None
+    return tuple(item[k] for k in keys)
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .bundle_env import in_process_bundle, payment_notice, reconcile_order_message
+from . import lifecycle
+from .bundle_env import capacity_meter, in_process_bundle, payment_notice, reconcile_order_message
 from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
 
 # Budgets the README and the bundle tests state; the other operations are reported as measured.
@@ -43,6 +44,7 @@ class _Counting:
 
     def __init__(self, b: Any) -> None:
         self.b = b
+        self.meter = capacity_meter(b)
         self.ops: dict[str, dict[str, Any]] = {}
         self.created: dict[str, dict[str, Any]] = {}
 
@@ -60,10 +62,12 @@ class _Counting:
         check(warm(), f"{name} (warm-up)")
         warm_calls = dict(b.calls.count())
         b.calls.reset()
+        self.meter.reset()
         check(run(), name)
         measured = dict(b.calls.count())
         self.ops[name] = {
             "calls": measured,
+            "capacity": self.meter.totals(),
             "total": sum(measured.values()),
             "warmup_calls": warm_calls,
             "budget": BUDGETS.get(name),
@@ -122,6 +126,19 @@ def _reconcile_step(c: _Counting) -> None:
     c.measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
 
 
+def measure_lifecycle(b: Any, meter: Any) -> dict[str, Any]:
+    """Each step of one payment's life (lifecycle.py), then the totals beside the floor."""
+    figures = {}
+    for name, step in lifecycle.steps(b).items():
+        b.calls.reset()
+        meter.reset()
+        step()
+        dynamodb = sum(n for op, n in b.calls.count().items() if op != "SendMessage")
+        figures[name] = {**meter.totals(), "calls": dynamodb}
+    total = {key: sum(f[key] for f in figures.values()) for key in ("calls", "table_wru", "index_wru", "rru")}
+    return {"steps": figures, "total": total, "floor": lifecycle.FLOOR}
+
+
 def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     with in_process_bundle() as b:
@@ -129,6 +146,7 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
         # In this order: the refund needs the orders the callbacks paid.
         for step in (_payment_and_callbacks, _refund, _settlement, _reconcile_step):
             step(counting)
+        life = measure_lifecycle(b, counting.meter)
     ops = counting.ops
 
     totals = Counter()
@@ -141,7 +159,13 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
             "simulator. Each path was warmed once on another object first, so the one-off secret fetch "
             "(GetSecretValue, cached 5 min) and client set-up are not counted; warm-up counts are listed."
         ),
+        "capacity_note": (
+            "write/read units from the items before and after each call (local/capacity.py: DynamoDB's "
+            "documented size rules; a transaction's actions bill twice; a failed conditional write bills "
+            "the existing item; the sparse index is written when its keys appear, change or go)"
+        ),
         "operations": ops,
+        "lifecycle": life,
         "totals": {"by_operation": dict(totals), "calls": sum(totals.values())},
         "seconds": round(time.perf_counter() - t0, 2),
     }
@@ -151,7 +175,28 @@ def print_aws_calls(section: dict[str, Any]) -> None:
     rows = []
     for name, op in section["operations"].items():
         budget = "—" if op["within_budget"] is None else ("ok" if op["within_budget"] else "OVER/DIFFERENT")
-        rows.append([name, calls_text(op["calls"]), op["total"], budget, calls_text(op["warmup_calls"])])
-    print("\n## 2. AWS calls per operation (warm; counted on the handlers' clients)\n")
-    print(render_table(["operation", "calls", "total", "budget", "warm-up run (not counted)"], rows))
+        units = op["capacity"]
+        rows.append(
+            [
+                name,
+                calls_text(op["calls"]),
+                op["total"],
+                budget,
+                units["table_wru"],
+                units["index_wru"],
+                units["rru"],
+                calls_text(op["warmup_calls"]),
+            ]
+        )
+    print("\n## 2. AWS calls and capacity units per operation (warm; counted on the handlers' clients)\n")
+    headers = ["operation", "calls", "total", "budget", "table WRU", "index WRU", "RRU", "warm-up run (not counted)"]
+    print(render_table(headers, rows))
+    print(f"\nCapacity: {section['capacity_note']}.")
+    life = section["lifecycle"]
+    total, floor = life["total"], life["floor"]
+    print(
+        f"\nOne lifecycle ({', '.join(life['steps'])}): {total['calls']} DynamoDB calls, "
+        f"{total['table_wru']} table + {total['index_wru']} index write units, {total['rru']} read units; "
+        f"the floor: {floor['calls']} calls, {floor['wru']} write units, {floor['rru']} read unit."
+    )
     print(f"\nTotal over the {len(rows)} operations: {section['totals']['calls']} calls. {section['note']}")

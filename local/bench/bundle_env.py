@@ -121,6 +121,16 @@ def _count_secret_fetches(calls: Any) -> None:
     runtime.aws_client("secretsmanager").meta.events.register("before-call", calls.hook)
 
 
+def capacity_meter(bundle: Any) -> Any:
+    """A CapacityMeter on the handlers' DynamoDB client, reading items through an admin client."""
+    from douyin_pay.bundle import runtime
+    from douyin_pay.bundle.store import DUE_INDEX_ATTRS
+    from local.capacity import CapacityMeter
+
+    admin = bundle.session.client("dynamodb")
+    return CapacityMeter(admin, bundle.resources.table_name, DUE_INDEX_ATTRS).install(runtime.aws_client("dynamodb"))
+
+
 class OursEnvironment:
     """One execution environment of the callback use case (tests/bundle/harness.fresh_callbacks)."""
 
@@ -179,6 +189,28 @@ def reconcile_order_message(no: str) -> str:
     from douyin_pay.bundle.states import Kind
 
     return ReconcileMessage(Kind.ORDER, no).body()
+
+
+def reconcile_message(kind: str, ref: str) -> str:
+    """The reconcile queue's message body for one step on any object ("order", "refund", "settlement")."""
+    from douyin_pay.bundle.queue import ReconcileMessage
+    from douyin_pay.bundle.states import Kind
+
+    return ReconcileMessage(Kind(kind), ref).body()
+
+
+def refund_notice(no: str, amount: int) -> bytes:
+    """A signed refund-success notice body."""
+    from tests.bundle.harness import notice_body, refund_msg
+
+    return notice_body("refund", refund_msg(no, amount))
+
+
+def settle_notice(no: str, out_order_no: str) -> bytes:
+    """A signed settle-success notice body."""
+    from tests.bundle.harness import notice_body, settle_msg
+
+    return notice_body("settle", settle_msg(no, out_order_no))
 
 
 def payment_msg(no: str, order_id: str, *, app_id: str | None = None) -> dict[str, Any]:
