@@ -164,8 +164,11 @@ def test_rate_limited_reconciliation_still_reaches_every_final_state(stack):
     for no in numbers:
         create(stack, no)
         pay(stack, no)
+    # A query refused with 1001 waits at least a minute and then follows the order's backoff
+    # (1, 2, 5, 10, 15 min): at 30x an unlucky order's fourth and fifth tries are 20 s and 30 s of
+    # real time apart, so the wait allows two of the longest steps, not one.
     for no in numbers:
-        wait_status(stack, f"/payments/{no}", "PAID", timeout=40)
+        wait_status(stack, f"/payments/{no}", "PAID", timeout=90)
     attempts = [i.get("reconcile_attempts", 0) for i in stack.items() if i["pk"].startswith("ORDER#")]
     assert max(attempts) >= 1
     assert sum(1 for d in stack.sim.deliveries() if d.ok) == 0  # every one of them by reconciliation
