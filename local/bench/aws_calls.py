@@ -155,7 +155,7 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
     return {
         "note": (
             "botocore before-call hook on the handlers' DynamoDB and SQS clients (runtime.aws_client) and on "
-            "the Powertools secrets provider; real handlers in-process on moto (mock_aws) + the Douyin "
+            "its Secrets Manager client; real handlers in-process on moto (mock_aws) + the Douyin "
             "simulator. Each path was warmed once on another object first, so the one-off secret fetch "
             "(GetSecretValue, cached 5 min) and client set-up are not counted; warm-up counts are listed."
         ),
