@@ -24,6 +24,7 @@ import local.bench
 from .aws_calls import measure_aws_calls, print_aws_calls
 from .burst_summary import measure_burst, print_burst
 from .cold_imports import HANDLERS, measure_imports, print_imports
+from .cold_start import measure_cold_start, print_cold_start
 from .common import BenchConfig, calls_text, progress
 from .latency import measure_latency, print_latency
 
@@ -125,6 +126,12 @@ def _run_sections(cfg: BenchConfig, sections: _Sections, result: dict[str, Any])
         f"cold imports: {n_modules} modules × {cfg.import_samples} children",
         lambda: measure_imports(cfg),
         print_imports,
+    )
+    result["cold_start"] = section(
+        "cold_start",
+        "cold start as deployed (layer as built, import + set-up)",
+        lambda: measure_cold_start(cfg),
+        print_cold_start,
     )
     result["aws_calls"] = section(
         "aws_calls", "AWS calls per operation", lambda: measure_aws_calls(cfg), print_aws_calls

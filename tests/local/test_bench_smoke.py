@@ -93,3 +93,13 @@ def test_baseline_uses_more_dynamodb_calls_per_new_notice(bench):
     theirs = baseline["baseline"]["calls_per_new_notice"]
     assert theirs > ours
     assert baseline["ratios_ours_over_baseline"]["calls_per_new_notice"] < 1
+
+
+def test_cold_start_as_deployed(bench):
+    section = bench[1]["cold_start"]
+    assert ".pyc files" in section["method"]
+    assert section["floor"]["peak_rss_mb"] > 0
+    for name, figures in section["handlers"].items():
+        assert figures["ratio_to_floor"] > 0, name
+        assert figures["peak_rss_mb"] > section["floor"]["peak_rss_mb"] * 0.5, name
+        assert figures["goal"] in (1.25, 1.5), name
