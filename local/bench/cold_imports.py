@@ -25,6 +25,7 @@ t0 = time.perf_counter()
 import app
 t1 = time.perf_counter()
 print(json.dumps({"ms": (t1 - t0) * 1000, "requests": "requests" in sys.modules,
+                  "event_handler": "aws_lambda_powertools.event_handler" in sys.modules,
                   "boto3": "boto3" in sys.modules, "modules": len(sys.modules)}))
 """
 
@@ -116,6 +117,7 @@ def measure_imports(cfg: BenchConfig) -> dict[str, Any]:
             "samples_ms": [round(v, 2) for v in ms],
             "n": len(ms),
             "requests_imported": any(r["requests"] for r in rows),
+            "event_handler_imported": any(r.get("event_handler") for r in rows),
             "boto3_imported": any(r["boto3"] for r in rows),
             "modules_loaded": statistics.median(r["modules"] for r in rows),
         }

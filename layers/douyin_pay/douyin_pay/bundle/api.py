@@ -150,33 +150,54 @@ def _is_aws_throttle(exc: Exception) -> bool:
     }
 
 
-def install_error_handling(app: Any, logger: Any, metrics: Any) -> None:
-    """Route every exception raised by a Powertools resolver route through :func:`error_body`,
-    with a metric per outcome class (4xx refused, 5xx failed)."""
-    from aws_lambda_powertools.event_handler import Response
+def failure(exc: Exception, logger: Any, metrics: Any) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """(status, body, headers) for an exception raised while serving a request, with a metric per
+    outcome class (4xx refused, 5xx failed) and a log line (a stack trace only for the unexpected)."""
     from aws_lambda_powertools.metrics import MetricUnit
 
+    status, body = error_body(exc)
+    metrics.add_metric(name="RequestFailed" if status >= 500 else "RequestRefused", unit=MetricUnit.Count, value=1)
+    if status >= 500 and not isinstance(exc, ApiError):
+        logger.exception("request failed", extra={"error_code": body["code"]})
+    else:
+        logger.info("request refused", extra={"status": status, "error_code": body["code"]})
+    return status, body, {"Retry-After": "1"} if status == 503 else None
+
+
+def install_error_handling(app: Any, logger: Any, metrics: Any) -> None:
+    """Route every exception raised by a Powertools resolver route through :func:`failure`."""
+
     @app.exception_handler(Exception)
-    def _handle(exc: Exception) -> Response:
-        status, body = error_body(exc)
-        metrics.add_metric(name="RequestFailed" if status >= 500 else "RequestRefused", unit=MetricUnit.Count, value=1)
-        if status >= 500 and not isinstance(exc, ApiError):
-            logger.exception("request failed", extra={"error_code": body["code"]})
-        else:
-            logger.info("request refused", extra={"status": status, "error_code": body["code"]})
-        headers = {"Retry-After": "1"} if status == 503 else None
-        return json_response(status, body, headers)
+    def _handle(exc: Exception) -> Any:
+        return json_response(*failure(exc, logger, metrics))
 
 
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Any:
-    from aws_lambda_powertools.event_handler import Response
-
+def json_text(body: Any) -> str:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape, stay valid JSON
         text = json.dumps(body, separators=(",", ":"))
-    return Response(status_code=status, content_type="application/json", body=text, headers=dict(headers or {}))
+    return text
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Any:
+    """A Powertools resolver's JSON answer."""
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(
+        status_code=status, content_type="application/json", body=json_text(body), headers=dict(headers or {})
+    )
+
+
+def url_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A Lambda Function URL's JSON answer, for a handler with no resolver (the callback)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json_text(body),
+        "isBase64Encoded": False,
+    }
 
 
 # Business numbers in a path are checked before they reach the table (a DynamoDB key is at most
