@@ -44,6 +44,20 @@ def test_api_conforms_to_its_openapi_document(api_schema, label):
     @given(case=operation.as_strategy())
     def check(case):
         # SigV4 is API Gateway's job; the local gateway documents that it does not check it.
-        case.call_and_validate(excluded_checks=[schemathesis.checks.ignored_auth])
+        excluded = [schemathesis.checks.ignored_auth]
+        if repeats_a_payee(case.body):
+            # "each merchant_uid at most once" is documented, but JSON Schema cannot state it (items
+            # may differ in other keys): such a body is schema-valid and rightly refused with a 400
+            # duplicate_payee, which every other check still validates against the document.
+            excluded.append(schemathesis.checks.positive_data_acceptance)
+        case.call_and_validate(excluded_checks=excluded)
 
     check()
+
+
+def repeats_a_payee(body: object) -> bool:
+    payees = body.get("settle_params") if isinstance(body, dict) else None
+    if not isinstance(payees, list):
+        return False
+    uids = [p.get("merchant_uid") for p in payees if isinstance(p, dict)]
+    return len(uids) != len(set(map(repr, uids)))
