@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from local.aws_resources import FUNCTIONS, REPO, Resources, function_environment
@@ -98,35 +98,56 @@ def _run_child(code: str, name: str | None, args: Sequence[str] = ()) -> dict[st
     return json.loads(done.stdout.strip().splitlines()[-1]) if code != _CHILD_COMPILE else {}
 
 
+def round_robin(rounds: int, child: Callable[[str | None], dict[str, Any]]) -> dict[str | None, list[dict]]:
+    """``rounds`` samples of the floor (None) and of every handler, each round in a rotated order so
+    no target always runs first or last."""
+    targets: list[str | None] = [None, *HANDLERS]
+    samples: dict[str | None, list[dict[str, Any]]] = {t: [] for t in targets}
+    for i in range(rounds):
+        for target in targets[i % len(targets) :] + targets[: i % len(targets)]:
+            samples[target].append(child(target))
+    return samples
+
+
+def timing(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, min, max and the samples of the children's ``ms``."""
+    ms = [r["ms"] for r in rows]
+    return {
+        "median_ms": round(statistics.median(ms), 2),
+        "min_ms": round(min(ms), 2),
+        "max_ms": round(max(ms), 2),
+        "samples_ms": [round(v, 2) for v in ms],
+        "n": len(ms),
+    }
+
+
+def beside_the_floor(samples: dict[str | None, list[dict]], stats: Callable[[list[dict]], dict]) -> tuple[dict, dict]:
+    """(the floor's figures, each handler's figures with its ratio to the floor's median)."""
+    floor = stats(samples[None])
+    handlers = {}
+    for name in HANDLERS:
+        handlers[name] = stats(samples[name])
+        handlers[name]["ratio_to_floor"] = round(handlers[name]["median_ms"] / floor["median_ms"], 3)
+    return floor, handlers
+
+
 def measure_imports(cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     _run_child(_CHILD_COMPILE, None, [str(REPO / "functions" / n / "app.py") for n in HANDLERS])
-    targets: list[str | None] = [None, *HANDLERS]
-    samples: dict[str | None, list[dict[str, Any]]] = {t: [] for t in targets}
-    for i in range(cfg.import_samples):
-        rotated = targets[i % len(targets) :] + targets[: i % len(targets)]  # no fixed position in the round
-        for target in rotated:
-            samples[target].append(_run_child(_CHILD_FLOOR if target is None else _CHILD_HANDLER, target))
+    samples = round_robin(
+        cfg.import_samples, lambda target: _run_child(_CHILD_FLOOR if target is None else _CHILD_HANDLER, target)
+    )
 
     def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        ms = [r["ms"] for r in rows]
         return {
-            "median_ms": round(statistics.median(ms), 2),
-            "min_ms": round(min(ms), 2),
-            "max_ms": round(max(ms), 2),
-            "samples_ms": [round(v, 2) for v in ms],
-            "n": len(ms),
+            **timing(rows),
             "requests_imported": any(r["requests"] for r in rows),
             "event_handler_imported": any(r.get("event_handler") for r in rows),
             "boto3_imported": any(r["boto3"] for r in rows),
             "modules_loaded": statistics.median(r["modules"] for r in rows),
         }
 
-    floor = stats(samples[None])
-    handlers = {}
-    for name in HANDLERS:
-        handlers[name] = stats(samples[name])
-        handlers[name]["ratio_to_floor"] = round(handlers[name]["median_ms"] / floor["median_ms"], 3)
+    floor, handlers = beside_the_floor(samples, stats)
     return {
         "method": (
             f"{cfg.import_samples} fresh `python -c` children per module, round-robin; time.perf_counter() "

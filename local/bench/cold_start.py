@@ -22,7 +22,7 @@ from typing import Any
 
 from local.aws_resources import REPO
 
-from .cold_imports import HANDLERS, _child_env
+from .cold_imports import _child_env, beside_the_floor, round_robin, timing
 from .common import BenchConfig, BenchError, render_table
 
 # What each handler's first invocation sets up before its first AWS or platform call.
@@ -100,31 +100,16 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="layer-as-built-") as tmp:
         layer = build_layer(Path(tmp))
         samples_per_target = 2 if cfg.quick else cfg.import_samples
-        targets: list[str | None] = [None, *HANDLERS]
-        samples: dict[str | None, list[dict[str, Any]]] = {t: [] for t in targets}
-        for i in range(samples_per_target):
-            for target in targets[i % len(targets) :] + targets[: i % len(targets)]:
-                samples[target].append(_child(layer, target))
+        samples = round_robin(samples_per_target, lambda target: _child(layer, target))
         pyc = sum(1 for _ in layer.rglob("*.pyc"))
 
     def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        ms = [r["ms"] for r in rows]
-        return {
-            "median_ms": round(statistics.median(ms), 2),
-            "min_ms": round(min(ms), 2),
-            "max_ms": round(max(ms), 2),
-            "peak_rss_mb": round(statistics.median(r["rss_kb"] for r in rows) / 1024, 1),
-            "n": len(ms),
-        }
+        return {**timing(rows), "peak_rss_mb": round(statistics.median(r["rss_kb"] for r in rows) / 1024, 1)}
 
-    floor = stats(samples[None])
-    handlers = {}
-    for name in HANDLERS:
-        figures = stats(samples[name])
-        figures["ratio_to_floor"] = round(figures["median_ms"] / floor["median_ms"], 3)
+    floor, handlers = beside_the_floor(samples, stats)
+    for name, figures in handlers.items():
         figures["goal"] = GOAL.get(name, PLATFORM_GOAL)
         figures["setup"] = SETUP[name]
-        handlers[name] = figures
     return {
         "method": (
             f"{samples_per_target} fresh `python -S -c` children per target, round-robin; the layer built by "
