@@ -14,11 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import failure, raw_body, url_response
+from douyin_pay.bundle.api import NO_ROUTE, failure, http_response, raw_body
 from douyin_pay.errors import MalformedCallbackError, SignatureError
 
 MAX_CALLBACK_BYTES = 16 * 1024  # real notices are about 1 KB
-NO_ROUTE = {"code": "route_not_found", "message": "no such route", "retryable": False}
 
 logger = Logger()
 metrics = Metrics()
@@ -31,11 +30,11 @@ def receive_notice(event: dict) -> dict:
     except SignatureError:
         metrics.add_metric(name="CallbackSignatureRejected", unit=MetricUnit.Count, value=1)
         logger.warning("callback rejected: signature does not verify")
-        return url_response(401, {"err_no": 401, "err_tips": "signature does not verify"})
+        return http_response(401, {"err_no": 401, "err_tips": "signature does not verify"})
     except MalformedCallbackError as exc:
         metrics.add_metric(name="CallbackMalformed", unit=MetricUnit.Count, value=1)
         logger.warning("callback rejected: malformed", extra={"field": exc.field})
-        return url_response(400, {"err_no": 400, "err_tips": "malformed callback"})
+        return http_response(400, {"err_no": 400, "err_tips": "malformed callback"})
     result, notice = delivery.result, delivery.notice
     metrics.add_metric(name=f"Notice_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     # The audit trail of every verified notice (nothing per notice is stored in the table): its id,
@@ -51,7 +50,7 @@ def receive_notice(event: dict) -> dict:
         logger.error("notice does not match the stored object", extra=audit)
     else:
         logger.info("notice handled", extra=audit)
-    return url_response(delivery.reply.status, delivery.reply.body)
+    return http_response(delivery.reply.status, delivery.reply.body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
@@ -59,8 +58,8 @@ def receive_notice(event: dict) -> dict:
 def lambda_handler(event, context):
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     if method != "POST" or (event.get("rawPath") or "/") != "/":
-        return url_response(404, NO_ROUTE)
+        return http_response(404, NO_ROUTE)
     try:
         return receive_notice(event)
     except Exception as exc:  # noqa: BLE001 - every failure answers through failure(), as a resolver's handler would
-        return url_response(*failure(exc, logger, metrics))
+        return http_response(*failure(exc, logger, metrics))

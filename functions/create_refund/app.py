@@ -5,25 +5,24 @@ was paid. Idempotent on out_refund_no.
 """
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import created_response, install_error_handling, json_body, path_param
+from douyin_pay.bundle.api import created_response, json_body, serve
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayHttpResolver()
-install_error_handling(app, logger, metrics)
 
 
-@app.post("/payments/<out_order_no>/refunds")
-def create_refund(out_order_no: str):
-    answer = runtime.submissions().create_refund(path_param(out_order_no), json_body(app.current_event.raw_event))
+def create_refund(event, params):
+    answer = runtime.submissions().create_refund(params["out_order_no"], json_body(event))
     return created_response(answer, noun="Refund", ref_field="out_refund_no", logger=logger, metrics=metrics)
+
+
+ROUTES = {"POST /payments/{out_order_no}/refunds": create_refund}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return app.resolve(event, context)
+    return serve(event, ROUTES, logger, metrics)

@@ -63,14 +63,15 @@ def test_body_nested_past_the_decoders_limit(bundle, raw):
     assert_refused(bundle, bundle.api("POST", "/payments", route="POST /payments", raw=raw), 400, "invalid_json", [])
 
 
-def test_path_parameter_the_router_cannot_match(bundle):
-    # Was: Powertools' NotFoundError turned into 500 internal_error by the catch-all handler. HTTP
-    # APIs hand the handler the decoded path, so /payments/a%22b arrives as /payments/a"b.
+def test_path_parameter_that_is_no_business_number(bundle):
+    # Was: Powertools' NotFoundError turned into 500 internal_error by the catch-all handler (its
+    # router matched the raw path again). API Gateway routes the request; the handlers take its
+    # route key and path parameters, so such a number is refused as what it is: never a 500.
     for ref in ['a"b', "a#b", "订单😀", "a\\b", "a\x00b"]:
         for what in ("payments", "refunds", "settlements"):
-            assert_refused(bundle, bundle.get(what, ref), 404, None, [])
-        assert_refused(bundle, bundle.refund(ref, REFUND), 404, None, [])
-        assert_refused(bundle, bundle.settle(ref, SETTLE), 404, None, [])
+            assert_refused(bundle, bundle.get(what, ref), 400, "invalid_business_no", [])
+        assert_refused(bundle, bundle.refund(ref, REFUND), 400, "invalid_business_no", [])
+        assert_refused(bundle, bundle.settle(ref, SETTLE), 400, "invalid_business_no", [])
 
 
 @pytest.mark.parametrize("field", ["msg_signature", "msg", "nonce", "timestamp", "type"])

@@ -510,7 +510,7 @@ def test_create_refund_answers(bundle):
     refused = seen(post(bundle, route, unpaid, {**body, "out_refund_no": fresh("rf")}), 409, "order_not_paid")
     assert refused["order_status"] == "CREATED"
     seen(post(bundle, route, "no-such-order", {**body, "out_refund_no": fresh("rf")}), 404, "order_not_found")
-    seen(post(bundle, route, 'a"b', {**body, "out_refund_no": fresh("rf")}), 404, "route_not_found")
+    seen(post(bundle, route, 'a"b', {**body, "out_refund_no": fresh("rf")}), 400, "invalid_business_no")
     seen(post(bundle, route, order, {**body, "reason": 5}), 400, "invalid_text")
     seen(oversized(bundle, route, order), 413)
     bundle.sim.inject_fault("create_refund", "err_1001")
@@ -535,7 +535,7 @@ def test_create_settlement_answers(bundle):
     assert bundle.create_payment({**example("POST /payments"), "out_order_no": unpaid})[0] == 201
     seen(post(bundle, route, unpaid, {**body, "out_settle_no": fresh("st")}), 409, "order_not_paid")
     seen(post(bundle, route, "no-such-order", {**body, "out_settle_no": fresh("st")}), 404, "order_not_found")
-    seen(post(bundle, route, "a#b", {**body, "out_settle_no": fresh("st")}), 404, "route_not_found")
+    seen(post(bundle, route, "a#b", {**body, "out_settle_no": fresh("st")}), 400, "invalid_business_no")
     payees = [{"merchant_uid": "m1", "amount": 1}, {"merchant_uid": "m1", "amount": 2}]
     twice = seen(post(bundle, route, order, {**body, "settle_params": payees}), 400, "duplicate_payee")
     assert twice["field"] == "settle_params[1].merchant_uid"
@@ -559,7 +559,7 @@ def test_get_answers(bundle):
         seen(bundle.get(what, refs[what]), 200)
         seen(bundle.get(what, refs[what], refresh=True), 200)
         seen(bundle.get(what, "nothing-here"), 404, NOT_FOUND[what])
-        seen(bundle.get(what, "订单😀"), 404, "route_not_found")
+        seen(bundle.get(what, "订单😀"), 400, "invalid_business_no")
         seen(bundle.get(what, "x" * 65), 400, "invalid_business_no")  # a key DynamoDB would refuse
         endpoint = {"payments": "query_order", "refunds": "query_refund", "settlements": "query_settle"}[what]
         bundle.sim.inject_fault(endpoint, "http_503", count=3)  # a query makes 3 attempts
