@@ -5,6 +5,7 @@ callback never imports ``requests`` and builds no SQS client; a read builds no S
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,6 +21,13 @@ from .reconciler import Reconciler
 from .settings import Settings, load_secret
 from .store import Store
 from .submissions import Submissions
+
+# The AWS SDK and urllib3 log whole request and response bodies at DEBUG: the secret's value from
+# GetSecretValue, a notice's message in a write. Whatever level the stack logs at (LogLevel=DEBUG
+# makes the runtime's root logger DEBUG), they stay at WARNING.
+QUIET_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+for _name in QUIET_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Lambda's own deadline is 10-60 s; keep each AWS call short and let standard retry mode absorb
 # throttling (DynamoDB ProvisionedThroughputExceeded, SQS throttles) a few times.
