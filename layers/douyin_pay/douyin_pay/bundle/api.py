@@ -123,10 +123,6 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
         return 400, {"code": exc.code, "message": str(exc), "field": exc.field, "retryable": False}
     if isinstance(exc, UnsignableValueError):
         return 400, {"code": "invalid_field", "message": str(exc), "field": exc.key, "retryable": False}
-    status = getattr(exc, "status_code", None)  # Powertools' own NotFoundError / ServiceError
-    if isinstance(status, int) and 400 <= status < 500:
-        code = "route_not_found" if status == 404 else "bad_request"
-        return status, {"code": code, "message": "no such route" if status == 404 else str(exc), "retryable": False}
     if isinstance(exc, ConfigurationError):
         return 500, {"code": "misconfigured", "message": "the service is misconfigured", "retryable": True}
     if _is_aws_throttle(exc):
