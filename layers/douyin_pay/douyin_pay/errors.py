@@ -1,8 +1,8 @@
 """The layer's typed errors.
 
 Every error the layer raises derives from :class:`DouyinPayError`, so a caller can catch the whole
-family in one place. No message ever contains a secret (SALT, token) or an expected signature: a
-message may reach a log or an HTTP answer.
+family in one place. No message ever contains a secret (SALT, token, client_secret, private key) or
+an expected signature: a message may reach a log or an HTTP answer.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ class DouyinPayError(Exception):
 
 
 class ConfigurationError(DouyinPayError):
-    """The SDK was set up wrongly (no token, empty SALT, a non-https base URL ...)."""
+    """The SDK was set up wrongly (no token, empty SALT, a non-https base URL, an unreadable or
+    non-RSA-2048 key ...)."""
 
 
 class ValidationError(DouyinPayError, ValueError):
@@ -49,7 +50,9 @@ class CallbackError(DouyinPayError):
 
 
 class SignatureError(CallbackError):
-    """``msg_signature`` does not verify with any configured token."""
+    """The callback's signature does not verify (ecpay: ``msg_signature`` with no configured token;
+    trade: ``Byte-Signature`` with no platform public key), or its signature headers are missing,
+    garbled or out of the freshness window."""
 
 
 class MalformedCallbackError(CallbackError):
@@ -76,6 +79,7 @@ class PlatformError(DouyinPayError):
         *,
         http_status: int | None = None,
         retryable: bool | None = None,
+        log_id: str | None = None,
     ) -> None:
         self.err_no = err_no
         self.err_tips = err_tips
@@ -83,8 +87,16 @@ class PlatformError(DouyinPayError):
         if retryable is None:
             retryable = err_no in RETRYABLE_ERR_NOS
         self.retryable = retryable
+        # The platform's support id of the failed call (trade_basic answers carry one); ask with it.
+        self.log_id = log_id
         where = f"err_no {err_no}" if err_no is not None else f"HTTP {http_status}" if http_status else "transport"
-        super().__init__(f"platform error ({where}): {err_tips}")
+        suffix = f" (log_id {log_id})" if log_id else ""
+        super().__init__(f"platform error ({where}): {err_tips}{suffix}")
+
+    @property
+    def err_msg(self) -> str:
+        """The platform's text: trade_basic calls it ``err_msg``, ecpay ``err_tips``; one value."""
+        return self.err_tips
 
 
 class PlatformTransportError(PlatformError):
@@ -93,5 +105,5 @@ class PlatformTransportError(PlatformError):
     The outcome of a mutating call is unknown; it is always retryable with the identical body.
     """
 
-    def __init__(self, err_tips: str, *, http_status: int | None = None) -> None:
-        super().__init__(None, err_tips, http_status=http_status, retryable=True)
+    def __init__(self, err_tips: str, *, http_status: int | None = None, log_id: str | None = None) -> None:
+        super().__init__(None, err_tips, http_status=http_status, retryable=True, log_id=log_id)

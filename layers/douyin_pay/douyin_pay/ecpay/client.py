@@ -9,15 +9,14 @@ mutating calls retry them too, but only by resending the identical bytes.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
+from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, check_base_url
+from .._http import NO_RETRY as NO_RETRY  # re-exported: ecpay.NO_RETRY
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import validation as rules
 from .request_fields import optional, order_fields, refund_fields, settle_fields
@@ -38,37 +37,9 @@ PRODUCTION_BASE_URL = "https://developer.toutiao.com"
 SANDBOX_BASE_URL = "https://open-sandbox.douyin.com"
 API_PREFIX = "/api/apps/ecpay/v1/"
 
-# (connect, read) seconds. The platform documents none (ecpay-spec §7.2); these keep a call well
-# inside a Lambda timeout while allowing for a slow cross-border link.
-DEFAULT_TIMEOUT = (3.05, 10.0)
-
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries of retryable failures, with capped exponential backoff and full jitter."""
-
-    query_attempts: int = 3
-    mutation_attempts: int = 2
-    backoff_base: float = 0.2
-    backoff_cap: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))  # noqa: S311 - jitter
-
-
-NO_RETRY = RetryPolicy(query_attempts=1, mutation_attempts=1)
-
-
-def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    # Plain http only on loopback, for the local simulator; anything else must be TLS.
-    if parts.scheme == "https" and parts.hostname:
-        return base_url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
-        return base_url.rstrip("/")
-    raise ConfigurationError("base_url must be an https URL (plain http is allowed on loopback only)")
+# The retry policy, timeouts and base-URL rule are shared with the trade client (douyin_pay._http);
+# their names stay importable from here, where they have always been.
+_check_base_url = check_base_url
 
 
 class EcpayClient:
@@ -87,7 +58,7 @@ class EcpayClient:
         base_url: str = PRODUCTION_BASE_URL,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not isinstance(app_id, str) or not 0 < len(app_id) <= 64:
