@@ -41,6 +41,30 @@ def as_amount(data: Mapping[str, Any], key: str, fail: Fail, *, required: bool =
     return amount
 
 
+def as_json_int(data: Mapping[str, Any], key: str, fail: Fail, *, required: bool = False) -> int | None:
+    """An integer sent as a JSON integer, and only that: no digit string, float or bool.
+
+    For APIs that type their numbers (the trade system): a money field in any other shape means the
+    answer is not what we think it is, so it is refused rather than converted.
+    """
+    value = data.get(key)
+    if value is None:
+        if required:
+            fail(key, "is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        fail(key, "must be a JSON integer")
+    return value
+
+
+def as_json_amount(data: Mapping[str, Any], key: str, fail: Fail, *, required: bool = False) -> int | None:
+    """An amount in fen as a JSON integer, never negative."""
+    amount = as_json_int(data, key, fail, required=required)
+    if amount is not None and amount < 0:
+        fail(key, "must not be negative")
+    return amount
+
+
 def as_str(data: Mapping[str, Any], key: str, fail: Fail, *, required: bool = False) -> str:
     """A string; a JSON number is accepted as its digits (ids are sometimes sent as numbers)."""
     value = data.get(key)
