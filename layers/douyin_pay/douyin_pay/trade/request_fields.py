@@ -39,9 +39,13 @@ _REFUND_KEYS = (
 _SETTLE_KEYS = ("out_order_no", "out_settle_no", "settle_desc", "settle_params", "item_order_id", "ext", "notify_url")
 
 
-def _member(item: object, name: str) -> object:
-    """``item[name]`` for a mapping, ``item.name`` for an object (a dataclass such as ItemRefund)."""
-    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+def _pick(field: str, item: object, names: tuple[str, ...]) -> dict[str, object]:
+    """``names`` of a mapping (exactly those keys: a misspelt one must not vanish) or of an object
+    (a dataclass such as :class:`~douyin_pay.trade.ItemRefund`)."""
+    if isinstance(item, Mapping):
+        _exact_keys(field, item, set(names))
+        return {name: item[name] for name in names}
+    return {name: getattr(item, name, None) for name in names}
 
 
 def _list(field: str, value: object, low: int, high: int | None = None) -> Sequence[object]:
@@ -82,7 +86,7 @@ def _refund_reasons(value: object) -> list[dict[str, object]]:
         where = f"refund_reason[{i}]"
         item = _exact_keys(where, entry, {"code", "text"})
         code = item["code"]
-        if isinstance(code, bool) or code not in REFUND_REASON_CODES:
+        if type(code) is not int or code not in REFUND_REASON_CODES:  # 101.0 == 101: refused too
             raise ValidationError(f"{where}.code", f"must be one of {sorted(REFUND_REASON_CODES)}", code="invalid_code")
         text = rules.optional_text(f"{where}.text", item["text"], max_chars=MAX_REASON_TEXT_CHARS)
         reasons.append({"code": code, "text": text})
@@ -167,10 +171,8 @@ def refund_fields(
     }
     if item_order_detail is not None:
         entries = _list("item_order_detail", item_order_detail, 1, MAX_ITEM_ORDER_DETAIL)
-        wire["item_order_detail"] = [
-            {"item_order_id": _member(e, "item_order_id"), "refund_amount": _member(e, "refund_amount")}
-            for e in entries
-        ]
+        names = ("item_order_id", "refund_amount")
+        wire["item_order_detail"] = [_pick(f"item_order_detail[{i}]", e, names) for i, e in enumerate(entries)]
     return check_refund_fields(wire)
 
 
@@ -234,7 +236,7 @@ def settle_fields(
         entries = _list("settle_params", settle_params, 1)
         payees = rules.compact_json(
             "settle_params",
-            [{"merchant_uid": _member(e, "merchant_uid"), "amount": _member(e, "amount")} for e in entries],
+            [_pick(f"settle_params[{i}]", e, ("merchant_uid", "amount")) for i, e in enumerate(entries)],
         )
     wire = {
         "out_order_no": out_order_no,

@@ -41,7 +41,7 @@ def _limit_pay_way(value: Iterable[object]) -> list[int]:
         raise ValidationError("limit_pay_way", "must be a list of channel numbers", code="invalid_limit_pay_way")
     ways = list(value)
     for way in ways:
-        if isinstance(way, bool) or way not in LIMIT_PAY_WAYS:
+        if type(way) is not int or way not in LIMIT_PAY_WAYS:  # 1.0 == 1 and True == 1: both refused
             raise ValidationError(
                 "limit_pay_way", f"unknown channel {way!r}; use {sorted(LIMIT_PAY_WAYS)}", code="invalid_limit_pay_way"
             )

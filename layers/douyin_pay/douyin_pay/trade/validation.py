@@ -89,7 +89,7 @@ def amount(field: str, value: object) -> int:
 
 
 def currency(field: str, value: object) -> str:
-    if value not in CURRENCIES:
+    if not isinstance(value, str) or value not in CURRENCIES:
         raise ValidationError(field, f"must be one of {sorted(CURRENCIES)}", code="invalid_currency")
     return str(value)
 
