@@ -77,3 +77,91 @@ def test_unknown_attribute_raises():
 
     with pytest.raises(AttributeError):
         douyin_pay.NoSuchThing  # noqa: B018
+
+
+TRADE_PROMISED = [
+    "signature_message",
+    "rsa_sign",
+    "rsa_verify",
+    "byte_authorization",
+    "parse_callback",
+    "PaymentNotice",
+    "RefundNotice",
+    "PreCreateRefundNotice",
+    "SettleNotice",
+    "GenericNotice",
+    "TradeClient",
+    "TradeOrder",
+    "ItemOrder",
+    "CpsInfo",
+    "RefundCreated",
+    "TradeRefund",
+    "AuditDetail",
+    "SettleCreated",
+    "TradeSettlement",
+    "refund_fields",
+    "settle_fields",
+    "ClientToken",
+    "fetch_client_token",
+    "TokenSource",
+    "InMemoryTokenSource",
+    "request_order_data",
+    "RequestOrderParams",
+    "sign_request_order",
+    "RetryPolicy",
+    "PRODUCTION_BASE_URL",
+    "AUTH_ERR_NOS",
+]
+
+
+def test_trade_promised_names_import():
+    import douyin_pay.trade as trade
+
+    for name in TRADE_PROMISED:
+        assert getattr(trade, name) is not None, name
+    assert set(TRADE_PROMISED) <= set(trade.__all__)
+    for name in trade.__all__:
+        getattr(trade, name)
+    assert trade.PRODUCTION_BASE_URL == "https://open.douyin.com"
+    assert frozenset({28001003, 28001008}) == trade.AUTH_ERR_NOS
+
+
+def test_trade_names_stay_out_of_the_top_level():
+    # douyin_pay's top level is ecpay's (where it has always been); the trade system is reached as
+    # douyin_pay.trade, so PaymentNotice and parse_callback keep meaning ecpay's there.
+    trade_only = {"TradeClient", "rsa_sign", "byte_authorization", "PreCreateRefundNotice", "request_order_data"}
+    assert not trade_only & set(douyin_pay.__all__)
+    assert douyin_pay.parse_callback is douyin_pay.ecpay.parse_callback
+    assert douyin_pay.RetryPolicy is __import__("douyin_pay.trade", fromlist=["x"]).RetryPolicy
+
+
+def test_trade_client_methods_cover_every_endpoint():
+    from douyin_pay.trade import TradeClient
+
+    for name in [
+        "order_query",
+        "query_cps",
+        "refund_create",
+        "refund_query",
+        "refund_audit_callback",
+        "settle_create",
+        "settle_query",
+        "close",
+    ]:
+        assert callable(getattr(TradeClient, name)), name
+
+
+def test_platform_error_keeps_its_signature_and_gains_log_id():
+    error = douyin_pay.PlatformError(1000, "busy", http_status=200)
+    assert (error.err_no, error.err_tips, error.err_msg, error.retryable, error.log_id) == (
+        1000,
+        "busy",
+        "busy",
+        True,
+        None,
+    )
+    assert str(error) == "platform error (err_no 1000): busy"
+    error = douyin_pay.PlatformError(23111, "exists", retryable=False, log_id="2022092115392201020812109511046")
+    assert str(error) == "platform error (err_no 23111): exists (log_id 2022092115392201020812109511046)"
+    transport = douyin_pay.PlatformTransportError("timed out", log_id="L")
+    assert (transport.retryable, transport.log_id, transport.err_no) == (True, "L", None)

@@ -2,14 +2,21 @@
 
 The SDK is pure protocol code, importable without boto3 or Powertools:
 
+* :mod:`douyin_pay.trade` — 通用交易系统 (trade_basic v1), which new mini-programs must use:
+  SHA256-RSA2048 signing of tt.requestOrder's ``data`` (``request_order_data``,
+  ``sign_request_order``, ``byte_authorization``), callback verification with the platform public
+  key (``parse_callback`` and its notice types), the server client (``TradeClient``) and client_token
+  handling (``fetch_client_token``, ``InMemoryTokenSource``). Import it as ``douyin_pay.trade``: its
+  names are deliberately not exported here, where ``parse_callback`` and ``PaymentNotice`` are ecpay's;
 * :mod:`douyin_pay.ecpay` — 担保支付 (ecpay v1): request signing (:func:`request_sign`), callback
   verification (:func:`parse_callback`, :func:`callback_sign` and the notice types), the platform
   client (:class:`EcpayClient`) and its typed results;
 * :mod:`douyin_pay.errors` — the typed errors every protocol raises.
 
-ecpay's names are also exported here, at the top level, where they have always been.
-:mod:`douyin_pay.bundle` (the serverless product: state machines, DynamoDB, SQS) needs the ``[aws]``
-extra and is never imported from here.
+ecpay's names are also exported here, at the top level, where they have always been. Importing this
+package loads neither ``cryptography`` (trade's RSA loads it on first use) nor ``requests`` (the
+clients load it). :mod:`douyin_pay.bundle` (the serverless product: state machines, DynamoDB, SQS)
+needs the ``[aws]`` extra and is never imported from here.
 """
 
 from typing import TYPE_CHECKING

@@ -7,6 +7,17 @@ first used, ``requests`` when the client (or :func:`fetch_client_token`) is firs
 
 from typing import TYPE_CHECKING
 
+# The errors every trade call raises, re-exported so a handler needs one import.
+from ..errors import (
+    CallbackError,
+    ConfigurationError,
+    DouyinPayError,
+    MalformedCallbackError,
+    PlatformError,
+    PlatformTransportError,
+    SignatureError,
+    ValidationError,
+)
 from .endpoints import PRODUCTION_BASE_URL
 from .items import ItemRefund, RefundItemDetail
 from .notices import (
@@ -60,15 +71,21 @@ __all__ = [
     "RETRYABLE_ERR_NOS",
     "AnyNotice",
     "AuditDetail",
+    "CallbackError",
     "ClientToken",
+    "ConfigurationError",
     "CpsInfo",
     "CpsItem",
+    "DouyinPayError",
     "GenericNotice",
     "InMemoryTokenSource",
     "ItemOrder",
     "ItemRefund",
+    "MalformedCallbackError",
     "Notice",
     "PaymentNotice",
+    "PlatformError",
+    "PlatformTransportError",
     "PreCreateRefundNotice",
     "RefundCreated",
     "RefundItemDetail",
@@ -77,11 +94,13 @@ __all__ = [
     "RetryPolicy",
     "SettleCreated",
     "SettleNotice",
+    "SignatureError",
     "TokenSource",
     "TradeClient",
     "TradeOrder",
     "TradeRefund",
     "TradeSettlement",
+    "ValidationError",
     "byte_authorization",
     "check_refund_fields",
     "check_settle_fields",
