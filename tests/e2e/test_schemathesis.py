@@ -39,8 +39,7 @@ def operations() -> list[str]:
 def test_api_conforms_to_its_openapi_document(api_schema, label):
     operation = api_schema.find_operation_by_label(label)
 
-    @settings(max_examples=30, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def check(case):
         # SigV4 is API Gateway's job; the local gateway documents that it does not check it.
