@@ -130,6 +130,9 @@ class TestRules:
         refused("order_entry.params", order_entry_params='{"a":1,"a":2}')
         refused("order_entry.params", order_entry_params={"bad": object()})
         refused("entry_params", entry_params={"a": 1})
+        refused("order_entry.params", order_entry_params={"k": "\ud800"})
+        # Pretty-printed JSON text is still a JSON object: sent exactly as given.
+        assert data(order_entry_params='{\n  "id": "A1"\n}')["orderEntrySchema"]["params"] == '{\n  "id": "A1"\n}'
 
     def test_out_order_no_limit_is_64_bytes(self):
         assert data(out_order_no="a" * 64)

@@ -143,7 +143,12 @@ def json_object_text(field: str, value: object, *, max_bytes: int | None = None)
         result = value
     else:
         raise ValidationError(field, "must be a mapping or the text of a JSON object", code="invalid_json")
-    optional_text(field, result, max_bytes=max_bytes)
+    # JSON text may hold white space between tokens (json.loads refused any other control character);
+    # only a lone surrogate, which has no UTF-8, and the size are left to check.
+    if any(unicodedata.category(c) == "Cs" for c in result):
+        raise ValidationError(field, "must be valid Unicode (no lone surrogates)", code="invalid_text")
+    if max_bytes is not None and utf8_len(result) > max_bytes:
+        raise ValidationError(field, f"must be at most {max_bytes} bytes in UTF-8", code="too_long")
     return result
 
 
