@@ -240,3 +240,15 @@ class TestCommandLine:
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
+
+
+def test_a_running_clock_expires_orders_and_retries_on_its_own(make_trade_sim, trade_receiver):
+    """speed 600: 300 s of expiry and a 12 s retry pass in about half a second, with no advance()."""
+    _, client = make_trade_sim(speed=600)
+    trade_receiver.answer = lambda received: (500, b"down")
+    client.create_order(payExpireSeconds=300)
+    first, second = trade_receiver.wait(2, timeout=10)
+    assert first.msg["message"] == "TIME_OUT"
+    assert first.raw == second.raw
+    gap = int(second.headers["Byte-Timestamp"]) - int(first.headers["Byte-Timestamp"])
+    assert 12 <= gap <= 14
