@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from local.douyin_sim import DouyinSimulator, SimulatorConfig
+from local.trade_sim import TradeSimulator, TradeSimulatorConfig
 from tests.local.sim_helpers import APP_ID, CALLBACK_HOST, NOTIFY_URL, SALT, START, TOKEN, Client, Receiver
+from tests.local.trade_helpers import APP_ID as TRADE_APP_ID
+from tests.local.trade_helpers import APP_KEY, CLIENT_SECRET, PLATFORM_KEY, Received, TradeClient, public_pem
+from tests.local.trade_helpers import NOTIFY_URL as TRADE_NOTIFY_URL
+from tests.local.trade_helpers import Receiver as TradeReceiver
 
 
 @pytest.fixture
@@ -74,3 +79,66 @@ def make_sim(receiver: Receiver) -> Iterator[Callable[..., tuple[DouyinSimulator
 @pytest.fixture
 def sim(make_sim: Callable[..., tuple[DouyinSimulator, Client]]) -> tuple[DouyinSimulator, Client]:
     return make_sim()
+
+
+# ---------------------------------------------------------------------------- trade_sim fixtures
+
+
+@pytest.fixture
+def trade_receiver() -> Iterator[TradeReceiver]:
+    rec = TradeReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received = Received(self.path, dict(self.headers.items()), raw)
+            status, answer = rec.answer(received)
+            with rec.cond:
+                rec.received.append(received)
+                rec.cond.notify_all()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def make_trade_sim(trade_receiver: TradeReceiver) -> Iterator[Callable[..., tuple[TradeSimulator, TradeClient]]]:
+    started: list[TradeSimulator] = []
+
+    def make(**overrides: Any) -> tuple[TradeSimulator, TradeClient]:
+        settings: dict[str, Any] = {
+            "app_id": TRADE_APP_ID,
+            "client_secret": CLIENT_SECRET,
+            "app_public_keys": {"1": public_pem(APP_KEY)},
+            "platform_private_key_pem": PLATFORM_KEY,
+            "speed": 0,
+            "start_time": START,
+            "deliver_to": {CALLBACK_HOST: trade_receiver.url},
+            "default_notify_url": TRADE_NOTIFY_URL,
+        }
+        sim = TradeSimulator(TradeSimulatorConfig(**{**settings, **overrides})).start()
+        started.append(sim)
+        return sim, TradeClient(sim)
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def trade_sim(make_trade_sim: Callable[..., tuple[TradeSimulator, TradeClient]]) -> tuple[TradeSimulator, TradeClient]:
+    return make_trade_sim()
