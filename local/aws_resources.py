@@ -91,20 +91,28 @@ def create_queues(sqs: Any, prefix: str) -> tuple[str, str, str, str]:
     )
 
 
-def create_secret(secretsmanager: Any, name: str, salt: str, tokens: list[str]) -> str:
-    """The payment secret in the shape the template documents: ``{"salt", "tokens"}``."""
-    response = secretsmanager.create_secret(Name=name, SecretString=json.dumps({"salt": salt, "tokens": tokens}))
+def create_secret(
+    secretsmanager: Any, name: str, salt: str, tokens: list[str], trade: dict[str, Any] | None = None
+) -> str:
+    """The payment secret in the shape the template documents: ``{"salt", "tokens"}`` for ecpay, and
+    ``{"trade": {"client_secret", "private_key", "key_version", "platform_public_keys"}}``."""
+    value: dict[str, Any] = {"salt": salt, "tokens": tokens}
+    if trade:
+        value["trade"] = trade
+    response = secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
     return response["ARN"]
 
 
-def provision(session: Any, *, prefix: str, salt: str, tokens: list[str]) -> Resources:
+def provision(
+    session: Any, *, prefix: str, salt: str, tokens: list[str], trade: dict[str, Any] | None = None
+) -> Resources:
     """Create every stateful resource the functions need, in the emulator ``session`` points at."""
     clients = {name: session.client(name) for name in ("dynamodb", "sqs", "secretsmanager")}
     try:
         table = f"{prefix}-PaymentsTable"
         create_table(clients["dynamodb"], table)
         queue_url, queue_arn, dlq_url, dlq_arn = create_queues(clients["sqs"], prefix)
-        secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens)
+        secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens, trade)
     finally:
         for client in clients.values():
             client.close()  # no pooled connection may outlive the emulator
@@ -131,6 +139,9 @@ def function_environment(
     base_url: str,
     thirdparty_id: str = "",
     log_level: str = "INFO",
+    protocol: str = "ecpay",
+    refund_audit: str = "manual",
+    trade_base_url: str = "",
 ) -> dict[str, str]:
     """The environment the template gives ``logical_id``, with references resolved locally.
 
@@ -145,7 +156,11 @@ def function_environment(
         "PaymentsTable": resources.table_name,
         "AppId": app_id,
         "ThirdpartyId": thirdparty_id,
-        "PlatformEnvironment": "sandbox",
+        # The trade system has no sandbox (a trade stack must say production); ecpay's simulator
+        # stands in for its sandbox.
+        "PlatformEnvironment": "production" if protocol == "trade" else "sandbox",
+        "Protocol": protocol,
+        "RefundAuditPolicy": refund_audit,
         "ReconcileQueue": resources.queue_url,
         "ReconcileDeadLetterQueue": resources.dlq_url,
         "LogLevel": log_level,
@@ -164,4 +179,6 @@ def function_environment(
             raise ValueError(f"{logical_id}: no local value for {name} = {value}")
     # Local only: the platform is the simulator on loopback.
     env["DOUYIN_BASE_URL"] = base_url
+    if trade_base_url:
+        env["DOUYIN_TRADE_BASE_URL"] = trade_base_url
     return env

@@ -166,7 +166,8 @@ class TestPaymentNotice:
         assert bundle.calls.count() == {"UpdateItem": 1}
         assert bundle.table_items() == []
 
-    def test_late_payment_after_expiry_is_a_conflict_never_a_success(self, bundle):
+    def test_late_payment_after_expiry_upgrades_to_paid_and_raises_the_anomaly(self, bundle):
+        # The money was taken: the order must be refundable, and a person must hear of it.
         bundle.create_payment(ORDER)
         from douyin_pay.bundle import runtime
         from douyin_pay.bundle.observations import apply_observation
@@ -175,11 +176,14 @@ class TestPaymentNotice:
 
         expired = Observation(Kind.ORDER, "order-1", "EXPIRED")
         apply_observation(runtime.store(), expired, bundle.item("ORDER#order-1", "ORDER"), int(bundle.clock()))
-        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        body = notice_body("payment", payment_msg("order-1", 12800))
+        status, _ = bundle.callback(body)
         assert status == 200
         _, order = bundle.get("payments", "order-1")
-        assert order["status"] == "EXPIRED"
-        assert order["anomalies"][0]["outcome"] == "conflict"
+        assert order["status"] == "PAID"
+        assert [a["outcome"] for a in order["anomalies"]] == ["paid_after_expiry"]
+        assert bundle.callback(body)[0] == 200  # a redelivery changes nothing
+        assert len(bundle.get("payments", "order-1")[1]["anomalies"]) == 1
 
 
 class TestRejected:

@@ -1,5 +1,7 @@
-"""The platform port holds: every ecpay fact the bundle uses lives in the SDK (douyin_pay.ecpay) or
-in the ecpay adapter (bundle/platforms/ecpay.py), nowhere else in the bundle or the handlers.
+"""The platform port holds: every protocol fact the bundle uses lives in the SDK (douyin_pay.ecpay,
+douyin_pay.trade) or in that protocol's adapter (bundle/platforms/ecpay.py, trade.py), nowhere else
+in the bundle or the handlers — and one adapter does not use the other protocol's facts (a word
+both protocols use, like SUCCESS, is each adapter's own).
 
 Checked on the code itself (imports and literal constants, not comments or docstrings), so a new
 module that reaches past the port fails here, not in a review.
@@ -14,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from douyin_pay.bundle.platforms import ecpay as ecpay_adapter
+from douyin_pay.bundle.platforms import trade as trade_adapter
 from douyin_pay.bundle.states import STATUSES
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "layers" / "douyin_pay" / "douyin_pay" / "bundle"
 ADAPTER = BUNDLE / "platforms" / "ecpay.py"
+TRADE_ADAPTER = BUNDLE / "platforms" / "trade.py"
 
 # The API contract's own field names (request and view): they are the bundle's, whatever protocol.
 API_FIELDS = {
@@ -34,6 +38,7 @@ API_FIELDS = {
     "reason",
     "settle_desc",
     "settle_params",
+    "currency",  # an order's unit: fen (CNY) or diamonds (trade system, iOS)
 }
 OUR_STATUSES = {s.value for statuses in STATUSES.values() for s in statuses}
 
@@ -53,8 +58,29 @@ def ecpay_facts() -> set[object]:
     )
 
 
+def trade_facts() -> set[object]:
+    """What only the trade system knows: its status words, request-only fields, error numbers,
+    header and secret keys."""
+    request_fields = trade_adapter.ORDER_FIELDS | trade_adapter.REFUND_FIELDS | trade_adapter.SETTLE_FIELDS
+    status_words = {
+        word
+        for table in (trade_adapter._ORDER_STATUS, trade_adapter._REFUND_STATUS, trade_adapter._SETTLE_STATUS)
+        for word in table
+    }
+    return (
+        set(trade_adapter.ORDER_NOT_FOUND | trade_adapter.RATE_LIMITED)
+        | (status_words - OUR_STATUSES)
+        | (request_fields - API_FIELDS)
+        | {"byte-signature", "client_secret", "private_key", "key_version", "platform_public_keys"}
+    )
+
+
+# Each adapter, its facts, and the SDK package only it may import.
+PROTOCOLS = {"ecpay": (ADAPTER, ecpay_facts), "trade": (TRADE_ADAPTER, trade_facts)}
+
+
 def product_modules() -> Iterator[Path]:
-    yield from sorted(p for p in BUNDLE.rglob("*.py") if p != ADAPTER)
+    yield from sorted(BUNDLE.rglob("*.py"))
     yield from sorted((REPO / "functions").glob("*/app.py"))
 
 
@@ -86,14 +112,20 @@ def imported_modules(path: Path, tree: ast.AST) -> Iterator[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("path", list(product_modules()), ids=lambda p: str(p.relative_to(REPO)))
-def test_no_ecpay_fact_outside_the_adapter(path):
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_no_protocol_fact_outside_its_adapter(protocol, path):
+    adapter, facts_of = PROTOCOLS[protocol]
+    if path == adapter:
+        return
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    facts = ecpay_facts()
-    leaks = [f"line {line}: {value!r}" for line, value in constants(tree) if value in facts]
+    facts = facts_of()
+    own = next((f() for a, f in PROTOCOLS.values() if a == path), set())  # another adapter's own words
+    leaks = [f"line {line}: {value!r}" for line, value in constants(tree) if value in facts and value not in own]
     reaches = [
         f"line {line}: imports {name}"
         for line, name in imported_modules(path, tree)
-        if name.startswith("douyin_pay.ecpay") or name in {"douyin_pay.parse_callback", "douyin_pay.EcpayClient"}
+        if name.startswith(f"douyin_pay.{protocol}")
+        or (protocol == "ecpay" and name in {"douyin_pay.parse_callback", "douyin_pay.EcpayClient"})
     ]
     assert leaks + reaches == []
 
@@ -111,3 +143,8 @@ def test_the_adapter_is_where_the_facts_are():
     # Guards the guard: if the facts moved out of the adapter, the list above would go empty.
     tree = ast.parse(ADAPTER.read_text(encoding="utf-8"))
     assert {"create_order", 2000, 3101, 1001, "TIMEOUT", "disable_msg"} <= {v for _, v in constants(tree)}
+
+
+def test_the_trade_adapter_is_where_its_facts_are():
+    tree = ast.parse(TRADE_ADAPTER.read_text(encoding="utf-8"))
+    assert {20000, "PROCESS", "byte-signature", "tag_group_id", "private_key"} <= {v for _, v in constants(tree)}

@@ -52,6 +52,7 @@ CREATE_FUNCTIONS = ["CreatePaymentFunction", "CreateRefundFunction", "CreateSett
 ROUTES = {
     ("POST", "/payments"): "CreatePaymentFunction",
     ("POST", "/payments/{out_order_no}/refunds"): "CreateRefundFunction",
+    ("POST", "/refunds/{out_refund_no}/audit"): "CreateRefundFunction",
     ("POST", "/payments/{out_order_no}/settlements"): "CreateSettlementFunction",
     ("GET", "/payments/{out_order_no}"): "QueryFunction",
     ("GET", "/refunds/{out_refund_no}"): "QueryFunction",
@@ -63,6 +64,8 @@ GLOBAL_ENV = {
     "DOUYIN_APP_ID",
     "DOUYIN_THIRDPARTY_ID",
     "DOUYIN_ENVIRONMENT",
+    "DOUYIN_PROTOCOL",
+    "DOUYIN_REFUND_AUDIT",
     "DOUYIN_SECRET_ID",
     "RECONCILE_QUEUE_URL",
     "POWERTOOLS_SERVICE_NAME",
@@ -92,8 +95,9 @@ EXPECTED_GRANTS["QueryFunction"] = {
     ("secretsmanager:GetSecretValue", json.dumps(SECRET_ARN)),
 }
 EXPECTED_GRANTS["CallbackFunction"] = {
-    # One conditional UpdateItem per notice; a refund's failure reads the refund first.
-    *((a, json.dumps(TABLE_ARN)) for a in ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+    # One conditional UpdateItem per notice; a refund's failure reads the refund first; a refund a
+    # user opened in Douyin is put, with its amount reserved on the order (trade system).
+    *((a, json.dumps(TABLE_ARN)) for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")),
     ("secretsmanager:GetSecretValue", json.dumps(SECRET_ARN)),
 }
 EXPECTED_GRANTS["ReconcileFunction"] = {

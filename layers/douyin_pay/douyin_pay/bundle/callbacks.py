@@ -23,9 +23,10 @@ from typing import Any
 from .api import ApiError
 from .context import Context
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
-from .states import Kind, RefundStatus, is_terminal
+from .refund_openings import OpeningOutcome, RefundOpenings
+from .states import Kind, OrderStatus, RefundStatus, is_terminal
 from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, object_key
-from .transitions import change_for, mismatch, release_action
+from .transitions import change_for, mismatch, release_action, reserved
 
 NOTICES = "notices"  # the ids of the notices an object has taken (a string set)
 
@@ -35,14 +36,16 @@ class NoticeOutcome(StrEnum):
     DUPLICATE = "duplicate"  # this notice was handled before
     STALE = "stale"  # the object is already there or further on
     MISMATCH = "mismatch"  # amount, order or app id differs from our record: never applied
-    CONFLICT = "conflict"  # a different final state than ours (paid after we expired it)
+    CONFLICT = "conflict"  # a different final state than ours (e.g. a refund failed after it succeeded)
+    PAID_AFTER_EXPIRY = "paid_after_expiry"  # paid after we expired it: upgraded to PAID, money was taken
+    OPENED = "opened"  # a refund the platform opened (a user asked in Douyin) is recorded
     UNKNOWN_OBJECT = "unknown_object"  # about nothing we created
     RECORDED = "recorded"  # verified and logged; nothing to move (withdraw, settle_finish, PROCESSING)
 
     @property
     def anomaly(self) -> bool:
         """Money and our record disagree: a person must look."""
-        return self in (NoticeOutcome.MISMATCH, NoticeOutcome.CONFLICT)
+        return self in (NoticeOutcome.MISMATCH, NoticeOutcome.CONFLICT, NoticeOutcome.PAID_AFTER_EXPIRY)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,13 @@ class Delivery:
     reply: Reply
 
 
+_OPENING_OUTCOMES = {
+    OpeningOutcome.RECORDED: NoticeOutcome.OPENED,
+    OpeningOutcome.EXISTS: NoticeOutcome.DUPLICATE,
+    OpeningOutcome.UNRESERVED: NoticeOutcome.MISMATCH,  # recorded and flagged: a person must look
+}
+
+
 class Callbacks:
     def __init__(self, context: Context) -> None:
         self.ctx = context
@@ -86,6 +96,9 @@ class Callbacks:
         now = self.ctx.now()
         if notice.app_id != self.ctx.settings.app_id:
             return self._flag(notice, target, NoticeOutcome.MISMATCH, ["app_id"], now)
+        if notice.opening is not None:
+            opened = RefundOpenings(self.ctx).open(notice, now)
+            return NoticeResult(_OPENING_OUTCOMES[opened], target)
         if obs is None:
             return NoticeResult(NoticeOutcome.RECORDED, target)
         change = change_for(obs, now)
@@ -107,6 +120,12 @@ class Callbacks:
         refund = store.get(obs.kind, obs.ref)
         if refund is None:
             return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+        if not reserved(refund):
+            try:
+                store.update(key, change)
+            except ConditionFailed as exc:
+                return self._not_applied(notice, obs, exc.item, now)
+            return NoticeResult(NoticeOutcome.APPLIED, obs.target)
         try:
             store.transact(
                 [store.update_action(key, change), release_action(store, refund)], conflict_retries=CONFLICT_RETRIES
@@ -130,10 +149,32 @@ class Callbacks:
         if bad := mismatch(obs, stored):
             return self._flag(notice, obs.target, NoticeOutcome.MISMATCH, bad, now)
         current = stored.get("status", "")
+        if obs.kind is Kind.ORDER and current == OrderStatus.EXPIRED and obs.status == OrderStatus.PAID:
+            return self._pay_after_expiry(notice, obs, now)
         if is_terminal(current) and is_terminal(obs.status) and current != obs.status:
             # e.g. paid after we recorded it as expired: money moved against our record — surface it.
             return self._flag(notice, obs.target, NoticeOutcome.CONFLICT, [f"{current}->{obs.status}"], now)
         return NoticeResult(NoticeOutcome.STALE, obs.target)
+
+    def _pay_after_expiry(self, notice: VerifiedNotice, obs: Observation, now: int) -> NoticeResult:
+        """The platform took the money for an order we had expired (a late tt.requestOrder, a
+        payment racing the deadline): the money is real, so the order becomes PAID — refundable and
+        settleable — and the anomaly is raised for a person (trade-spec §6.2)."""
+        anomaly = {"source": "callback", "outcome": NoticeOutcome.PAID_AFTER_EXPIRY.value, "fields": ["EXPIRED->PAID"]}
+        change = Change(
+            set={"status": obs.status, "updated_at": now},
+            set_once=dict(obs.facts),
+            append={"anomalies": [{**anomaly, "notice": notice.notice_id, "at": now}]},
+            add={NOTICES: {notice.notice_id}},
+        )
+        cond = change.expr
+        change.where(cond.eq("status", OrderStatus.EXPIRED), cond.lacks(NOTICES, notice.notice_id))
+        change.where(*(cond.eq(k, v) for k, v in obs.expect.items()))
+        try:
+            self.ctx.store.update(object_key(obs.kind, obs.ref), change)
+        except ConditionFailed:
+            return NoticeResult(NoticeOutcome.DUPLICATE, obs.target)
+        return NoticeResult(NoticeOutcome.PAID_AFTER_EXPIRY, obs.target)
 
     def _flag(
         self, notice: VerifiedNotice, target: Target, outcome: NoticeOutcome, detail: list[str], now: int

@@ -9,12 +9,15 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import PlatformError
+from .audits import DEFAULT_DENY_MESSAGE, Audits
 from .context import Context
 from .observations import apply_observation, flag_anomaly
 from .platforms.base import Observation, protocol_of
 from .queue import ReconcileMessage
+from .refund_openings import AuditStatus
 from .schedule import SCHEDULES, SWEEP_SLACK
-from .states import SUBMITTING, Kind, is_terminal
+from .settings import RefundAudit
+from .states import SUBMITTING, Kind, OrderStatus, is_terminal
 from .store import DUE_INDEX_ATTRS, DUE_SHARDS, Change, ConditionFailed, object_key
 from .transitions import change_for, mismatch
 
@@ -48,11 +51,9 @@ class Reconciler:
         store unavailable)."""
         kind, ref = message.kind, message.ref
         store = self.ctx.store
-        item = store.get(kind, ref)
-        if item is None:
-            return ReconcileResult(ReconcileOutcome.MISSING)
-        if is_terminal(item["status"]):
-            return ReconcileResult(ReconcileOutcome.TERMINAL)
+        item, done = self._load(kind, ref)
+        if done is not None:
+            return done
         now = self.ctx.now()
         attempts = int(item.get("reconcile_attempts", 0)) + 1
         obs, extra, rate_limited = self._ask(item, kind, ref, now)
@@ -85,6 +86,34 @@ class Reconciler:
         self.ctx.schedule(kind, ref, protocol_of(item.get("protocol")), delay)
         return ReconcileResult(ReconcileOutcome.RESCHEDULED)
 
+    def _load(self, kind: Kind, ref: str) -> tuple[dict[str, Any], ReconcileResult | None]:
+        """The object, or why this step has nothing to do: gone, final, or denied by policy just now."""
+        item = self.ctx.store.get(kind, ref)
+        if item is None:
+            return {}, ReconcileResult(ReconcileOutcome.MISSING)
+        if is_terminal(item["status"]):
+            return item, ReconcileResult(ReconcileOutcome.TERMINAL)
+        if kind is Kind.REFUND and self._audit_by_policy(item):
+            item = self.ctx.store.get(kind, ref) or item
+            if is_terminal(item["status"]):  # denied
+                return item, ReconcileResult(ReconcileOutcome.MOVED, item["status"])
+        return item, None
+
+    def _audit_by_policy(self, item: dict[str, Any]) -> bool:
+        """Apply an automatic audit policy to a refund awaiting the merchant; True if decided."""
+        policy = self.ctx.settings.refund_audit
+        audits = Audits(self.ctx)
+        if item.get("audit_status") != AuditStatus.PENDING or policy is RefundAudit.MANUAL:
+            return False
+        if audits.deadline_passed(item):
+            return False  # the platform approved it itself
+        try:
+            approve = policy is RefundAudit.APPROVE
+            audits.apply(item, approve=approve, deny_message=None if approve else DEFAULT_DENY_MESSAGE)
+        except PlatformError:
+            return False  # asked again at the next step
+        return True
+
     def _ask(
         self, item: dict[str, Any], kind: Kind, ref: str, now: int
     ) -> tuple[Observation | None, dict[str, Any], bool]:
@@ -99,6 +128,11 @@ class Reconciler:
                 # The platform never saw the request: it failed before reaching it.
                 error = {"error": {"err_no": exc.err_no, "err_tips": "never reached the platform"}}
                 return Observation(kind, ref, "FAILED"), error, fault.rate_limited
+            if kind is Kind.ORDER and fault.unknown_object and _past_local_expiry(item, now):
+                # The platform has no such order (a trade order's client never called
+                # tt.requestOrder) and it can no longer be paid: it expires here (trade-spec §6.2).
+                facts = {"platform_message": "never created on the platform; expired locally"}
+                return Observation(kind, ref, OrderStatus.EXPIRED.value, facts), {}, fault.rate_limited
             return None, {}, fault.rate_limited
 
     def _park(self, item: dict[str, Any], message: ReconcileMessage, now: int, reason: str) -> None:
@@ -130,3 +164,15 @@ class Reconciler:
         if found and self.ctx.queue is not None:
             self.ctx.queue.schedule_now(found)
         return len(found)
+
+
+# How long after its pay window an order the platform never heard of is kept open: the signed data
+# the front end holds stays usable for up to an hour after signing (trade-spec §3.3 [S]), and a
+# payment that still arrives after this upgrades the order (callbacks.py: paid after expiry).
+LOCAL_EXPIRY_GRACE = 600
+
+
+def _past_local_expiry(item: dict[str, Any], now: int) -> bool:
+    if item.get("status") != OrderStatus.CREATED:
+        return False
+    return now >= int(item.get("created_at", now)) + int(item.get("valid_time", 0)) + LOCAL_EXPIRY_GRACE

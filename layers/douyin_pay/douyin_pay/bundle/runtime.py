@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .audits import Audits
 from .callbacks import Callbacks
+from .client_token import StoredTokenSource
 from .context import Context
 from .platforms import Platforms
 from .platforms.base import PaymentProtocol
 from .platforms.ecpay import EcpayPlatform
+from .platforms.trade import TradePlatform
 from .queries import Queries
 from .queue import ReconcileQueue
 from .reconciler import Reconciler
@@ -101,9 +104,17 @@ def platforms(query_attempts: int) -> Platforms:
         s = settings()
         factories = {
             PaymentProtocol.ECPAY: lambda: EcpayPlatform(s, secret=secret, query_attempts=query_attempts),
+            PaymentProtocol.TRADE: lambda: TradePlatform(
+                s, secret=secret, query_attempts=query_attempts, tokens=client_tokens, clock=lambda: now()
+            ),
         }
         found = _platforms[query_attempts] = Platforms(factories, default=s.protocol)
     return found
+
+
+def client_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
+    """The stack's one client_token, kept in the table (client_token.py)."""
+    return StoredTokenSource(store(), settings().app_id, fetch, clock=lambda: now())
 
 
 def _context(query_attempts: int, *, sends: bool) -> Context:
@@ -132,6 +143,11 @@ def callbacks() -> Callbacks:
 
 
 @functools.cache
+def audits() -> Audits:
+    return Audits(_context(API_QUERY_ATTEMPTS, sends=False))
+
+
+@functools.cache
 def reconciler() -> Reconciler:
     """For the reconcile consumer and the sweeper."""
     return Reconciler(_context(QUEUED_QUERY_ATTEMPTS, sends=True))
@@ -146,5 +162,5 @@ def reset() -> None:
     for adapters in _platforms.values():
         adapters.close()
     _platforms.clear()
-    for cached in (settings, store, queue, secrets_provider, submissions, queries, callbacks, reconciler):
+    for cached in (settings, store, queue, secrets_provider, submissions, queries, callbacks, audits, reconciler):
         cached.cache_clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -15,6 +16,15 @@ from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol
 PRODUCTION = "production"
 SANDBOX = "sandbox"
 SECRET_MAX_AGE = 300  # seconds; a rotated SALT/token is picked up within five minutes
+
+
+class RefundAudit(StrEnum):
+    """What the bundle answers when the platform asks the merchant to audit a refund a user asked
+    for (trade system only; trade-spec §4.7). Unanswered, the platform approves it after 72 h."""
+
+    APPROVE = "approve"  # approve at once
+    DENY = "deny"  # deny at once
+    MANUAL = "manual"  # wait for POST /refunds/{out_refund_no}/audit
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class Settings:
     # Only for the local stack and tests: point the client at a simulator on loopback.
     base_url_override: str | None = None
     protocol: PaymentProtocol = LEGACY_PROTOCOL  # the protocol new orders are created with
+    trade_base_url_override: str | None = None  # the trade system's, like base_url_override
+    refund_audit: RefundAudit = RefundAudit.MANUAL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -53,6 +65,8 @@ class Settings:
             callback_url=env.get("CALLBACK_URL", "").strip() or None,
             base_url_override=env.get("DOUYIN_BASE_URL", "").strip() or None,
             protocol=_protocol(env.get("DOUYIN_PROTOCOL", "").strip()),
+            trade_base_url_override=env.get("DOUYIN_TRADE_BASE_URL", "").strip() or None,
+            refund_audit=_refund_audit(env.get("DOUYIN_REFUND_AUDIT", "").strip()),
         )
 
 
@@ -62,6 +76,14 @@ def _protocol(value: str) -> PaymentProtocol:
     except ValueError:
         names = ", ".join(repr(p.value) for p in PaymentProtocol)
         raise ConfigurationError(f"DOUYIN_PROTOCOL must be one of {names}") from None
+
+
+def _refund_audit(value: str) -> RefundAudit:
+    try:
+        return RefundAudit(value) if value else RefundAudit.MANUAL
+    except ValueError:
+        names = ", ".join(repr(p.value) for p in RefundAudit)
+        raise ConfigurationError(f"DOUYIN_REFUND_AUDIT must be one of {names}") from None
 
 
 def load_secret(provider: Any, secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:

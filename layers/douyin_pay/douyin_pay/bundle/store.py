@@ -4,6 +4,7 @@ Items (``pk`` / ``sk``):
 
 * ``ORDER#<out_order_no>`` / ``ORDER``, ``REFUND#<out_refund_no>`` / ``REFUND``,
   ``SETTLE#<out_settle_no>`` / ``SETTLE`` — the objects, each with a ``status``;
+* ``TOKEN#trade#<app id>`` / ``TOKEN`` — the stack's trade-system client_token (client_token.py);
 * ``EVENT#<dedupe key>`` / ``EVENT`` — written by earlier versions, one per callback notice; they
   expire by TTL (``expires_at``). A notice is now recorded on the object it changes (``notices``).
 
@@ -229,7 +230,10 @@ class Store:
         self.client = client
 
     def get(self, kind: Kind, ref: str) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self.table, Key=object_key(kind, ref), ConsistentRead=True)
+        return self.read(object_key(kind, ref))
+
+    def read(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table, Key=dict(key), ConsistentRead=True)
         return from_item(response.get("Item"))
 
     def put(self, key: Mapping[str, Any], attrs: Mapping[str, Any], guard: Guard) -> None:

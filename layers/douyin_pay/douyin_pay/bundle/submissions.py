@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlatformError
-from .api import ApiError, in_progress, not_found, platform_failure, request_hash, same_request
+from .api import ApiError, checked_ref, in_progress, not_found, platform_failure, request_hash, same_request
 from .context import Context
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
@@ -65,16 +65,29 @@ class Submissions:
 
     def _create_for_order(self, kind: Kind, out_order_no: str, body: object) -> Answer:
         # The claim's transaction checks the order's protocol, so the usual case costs no read;
-        # an order of another protocol is answered by that protocol's adapter.
+        # an order of another protocol is answered by that protocol's adapter. An adapter whose
+        # request needs the stored order (the trade system's refund names the platform's order
+        # id) reads it first, and then knows its protocol.
+        platform = self.ctx.platforms.default
         try:
-            return self._create(self.ctx.platforms.default, kind, body, out_order_no)
+            return self._create(platform, kind, body, out_order_no)
         except _OrderOfOtherProtocol as other:
             return self._create(self.ctx.platforms.get(other.protocol), kind, body, out_order_no)
 
     # -- claim ----------------------------------------------------------------------------------
 
     def _create(self, platform: Platform, kind: Kind, body: object, out_order_no: str | None) -> Answer:
-        submission = platform.prepare(kind, body, out_order_no=out_order_no, callback_url=self._callback_url())
+        order = None
+        if kind in platform.needs_order and out_order_no is not None:
+            order = self.ctx.store.get(Kind.ORDER, checked_ref(Kind.ORDER, out_order_no))
+            if order is not None and protocol_of(order.get("protocol")) is not platform.protocol:
+                platform = self.ctx.platforms.of(order)
+                if kind in platform.needs_order:
+                    return self._create(platform, kind, body, out_order_no)
+                order = None
+        submission = platform.prepare(
+            kind, body, out_order_no=out_order_no, callback_url=self._callback_url(), order=order
+        )
         now = self.ctx.now()
         delay = SCHEDULES[kind].delay(0)  # until the first reconcile step
         claim = self._claim_record(platform, submission, now, delay)
@@ -82,29 +95,54 @@ class Submissions:
             self._claim(platform.protocol, submission, claim)
         except _Existing as existing:
             return self._answer_existing(submission, existing.item, claim["request_hash"], now)
+        if submission.accepted is not None:  # nothing to send: the object exists as recorded
+            self.ctx.schedule(kind, submission.ref, platform.protocol, delay)
+            return self._answer(platform, kind, claim, created=True)
         return self._send(platform, submission.kind, submission.ref, submission.fields, now, claimed=claim, delay=delay)
+
+    @staticmethod
+    def _answer(platform: Platform, kind: Kind, item: Mapping[str, Any], *, created: bool) -> Answer:
+        if kind is Kind.ORDER:
+            return Answer(view(kind, item, pay_params=platform.pay_params(item)), created=created)
+        return Answer(view(kind, item), created=created)
 
     def _claim_record(self, platform: Platform, submission: Submission, now: int, delay: int) -> dict[str, Any]:
         kind, ref = submission.kind, submission.ref
         stored = platform.stored_request(kind, submission.fields)
+        if submission.accepted is not None:
+            # Recorded in its accepted state at once (one write): no lease, since no platform call
+            # follows; due_at is the first reconcile step's.
+            return {
+                **self._claim_fields(platform, submission, stored, now),
+                **submission.accepted.facts,
+                "status": ACCEPTED[kind],
+                "due_shard": due_shard(kind, ref),
+                "due_at": now + delay + SWEEP_SLACK,
+            }
         return {
-            REF_FIELD[kind]: ref,
-            "out_order_no": submission.out_order_no,
-            **submission.record,
-            "kind": kind.value,
-            "protocol": platform.protocol.value,
+            **self._claim_fields(platform, submission, stored, now),
             "status": SUBMITTING,
-            "request_hash": request_hash(submission.fields),
-            "request": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
-            "created_at": now,
-            "updated_at": now,
             "lease_until": now + SUBMIT_LEASE,
-            "reconcile_attempts": 0,
             "due_shard": due_shard(kind, ref),
             # Written once: the later of the lease's end (a crash before the platform answered) and
             # the first reconcile step (a lost message), plus the sweeper's slack. Accepting the
             # request does not move it, so the index is written once per create.
             "due_at": now + max(SUBMIT_LEASE, delay) + SWEEP_SLACK,
+        }
+
+    @staticmethod
+    def _claim_fields(platform: Platform, submission: Submission, stored: Mapping[str, Any], now: int) -> dict:
+        return {
+            REF_FIELD[submission.kind]: submission.ref,
+            "out_order_no": submission.out_order_no,
+            **submission.record,
+            "kind": submission.kind.value,
+            "protocol": platform.protocol.value,
+            "request_hash": request_hash(submission.fields),
+            "request": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
+            "created_at": now,
+            "updated_at": now,
+            "reconcile_attempts": 0,
         }
 
     def _callback_url(self) -> str:
@@ -198,10 +236,13 @@ class Submissions:
                 err_no=error.get("err_no"),
                 err_tips=error.get("err_tips"),
             )
-        if kind is Kind.ORDER and item.get("status") == OrderStatus.CREATED and platform.pay_params(item) is None:
+        pay_params = platform.pay_params(item) if kind is Kind.ORDER else None
+        if kind is Kind.ORDER and item.get("status") == OrderStatus.CREATED and pay_params is None:
             # Recovered by reconciliation without what the front end needs to pay; the platform
             # answers a repeated number with the first order, so resending the identical body fetches it.
             return self._send(platform, kind, ref, platform.request_of(kind, item), now, claimed=item, replay=True)
+        if kind is Kind.ORDER:
+            return Answer(view(kind, item, pay_params=pay_params), created=False)
         return Answer(view(kind, item), created=False)
 
     def _take_over(self, kind: Kind, ref: str, item: Mapping[str, Any], now: int) -> None:
@@ -254,9 +295,9 @@ class Submissions:
             # Reconciliation or a callback got there first (this request was slow): report the truth.
             if exc.item is None:
                 raise
-            return Answer(view(kind, exc.item), created=not replay)
+            return self._answer(platform, kind, exc.item, created=not replay)
         self.ctx.schedule(kind, ref, platform.protocol, delay)
-        return Answer(view(kind, item), created=not replay)
+        return self._answer(platform, kind, item, created=not replay)
 
     def _release_lease(self, key: dict, now: int) -> None:
         # Outcome unknown: let the caller's retry take over at once; due_at stays, so the sweeper

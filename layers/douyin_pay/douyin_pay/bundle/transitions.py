@@ -16,7 +16,7 @@ from .platforms.base import Observation
 from .states import Kind, allowed_sources, is_terminal
 from .store import DUE_INDEX_ATTRS, Change, Store, object_key
 
-__all__ = ["change_for", "fail_refund", "mismatch", "release_action"]
+__all__ = ["change_for", "fail_refund", "mismatch", "release_action", "reserved"]
 
 
 def change_for(obs: Observation, now: int) -> Change:
@@ -41,7 +41,16 @@ def release_action(store: Store, refund: Mapping[str, Any]) -> dict:
 
 def fail_refund(store: Store, key: Mapping[str, Any], change: Change, refund: Mapping[str, Any]) -> None:
     """Apply ``change`` (the refund's move to FAILED) and release its amount, atomically."""
+    if not reserved(refund):
+        store.update(key, change)
+        return
     store.transact([store.update_action(key, change), release_action(store, refund)])
+
+
+def reserved(refund: Mapping[str, Any]) -> bool:
+    """Whether the refund's amount was reserved on its order (a refund the platform opened that the
+    order could not cover was recorded without: refund_openings.py)."""
+    return not refund.get("unreserved")
 
 
 def mismatch(obs: Observation, stored: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .platforms import pay_params
+from .platforms import stored_pay_params
 from .platforms.base import protocol_of
 from .states import Kind, OrderStatus
 
@@ -27,6 +27,7 @@ _VIEW_FIELDS = {
         "pay_time",
         "way",
         "channel_no",
+        "currency",
         "created_at",
         "updated_at",
     ),
@@ -40,6 +41,9 @@ _VIEW_FIELDS = {
         "refunded_at",
         "is_all_settled",
         "platform_message",
+        "origin",
+        "audit_status",
+        "audit_deadline",
         "created_at",
         "updated_at",
     ),
@@ -62,8 +66,12 @@ _VIEW_FIELDS = {
 }
 
 
-def view(kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
-    """The API's view of an object."""
+_UNSET: Any = object()
+
+
+def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET) -> dict[str, Any]:
+    """The API's view of an object. ``pay_params``: an order's, when the caller has them (a create
+    answer); otherwise what the item alone shows."""
     out = {k: item[k] for k in _VIEW_FIELDS[kind] if k in item}
     out["protocol"] = protocol_of(item.get("protocol")).value
     if kind is Kind.SETTLEMENT and isinstance(out.get("settle_params"), str):
@@ -71,7 +79,8 @@ def view(kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
     if kind is Kind.ORDER:
         if item.get("status") == OrderStatus.PAID:
             out["refunded_or_pending_amount"] = int(item["total_amount"]) - int(item.get("refundable_amount", 0))
-        if params := pay_params(item):
+        params = stored_pay_params(item) if pay_params is _UNSET else pay_params
+        if params:
             out["pay_params"] = params
     for extra in ("error", "anomalies", "reconcile_state"):
         if item.get(extra):

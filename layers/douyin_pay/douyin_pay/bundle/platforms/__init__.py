@@ -13,15 +13,23 @@ from typing import Any
 from ...errors import ConfigurationError
 from .base import PaymentProtocol, Platform, protocol_of
 from .ecpay import EcpayPlatform
+from .trade import TradePlatform
 
 # Adapter classes by protocol. Importing one must stay cheap: a platform client (and its HTTP
-# library) is built only when a use case first calls the platform.
-ADAPTERS: dict[PaymentProtocol, type[Platform]] = {PaymentProtocol.ECPAY: EcpayPlatform}
+# library, and for the trade system its RSA library) is built only when a use case first needs it.
+ADAPTERS: dict[PaymentProtocol, type[Platform]] = {
+    PaymentProtocol.ECPAY: EcpayPlatform,
+    PaymentProtocol.TRADE: TradePlatform,
+}
+
+# The order callbacks are offered to the adapters: those that recognise their own headers first;
+# ecpay signs inside the body, so it takes whatever none of them claimed.
+CALLBACK_ORDER = (PaymentProtocol.TRADE, PaymentProtocol.ECPAY)
 
 
-def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What the front end needs to pay a stored order, from the adapter of its protocol."""
-    return ADAPTERS[protocol_of(item.get("protocol"))].pay_params(item)
+def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a read can show the front end to pay a stored order, from the adapter of its protocol."""
+    return ADAPTERS[protocol_of(item.get("protocol"))].stored_pay_params(item)
 
 
 class Platforms:
@@ -54,8 +62,8 @@ class Platforms:
 
     def for_callback(self, headers: Mapping[str, str]) -> Platform:
         """The adapter whose callbacks look like this request (the first that claims it)."""
-        for protocol in self._factories:
-            if ADAPTERS[protocol].claims_callback(headers):
+        for protocol in CALLBACK_ORDER:
+            if protocol in self._factories and ADAPTERS[protocol].claims_callback(headers):
                 return self.get(protocol)
         return self.default
 
@@ -65,4 +73,4 @@ class Platforms:
         self._built.clear()
 
 
-__all__ = ["ADAPTERS", "PaymentProtocol", "Platform", "Platforms", "pay_params", "protocol_of"]
+__all__ = ["ADAPTERS", "PaymentProtocol", "Platform", "Platforms", "protocol_of", "stored_pay_params"]

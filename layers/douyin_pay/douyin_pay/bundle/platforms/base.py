@@ -19,6 +19,7 @@ What an adapter does, in the order a payment meets it:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,6 +33,7 @@ class PaymentProtocol(StrEnum):
     """Which of Douyin's payment protocols an object was created with; it keeps it for life."""
 
     ECPAY = "ecpay"  # 担保支付 (ecpay v1)
+    TRADE = "trade"  # 通用交易系统 (trade_basic v1)
 
 
 # Items and reconcile messages written before objects recorded their protocol are ecpay's: it was
@@ -70,6 +72,13 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """The platform took a request: the ids it gave, stored on the object."""
+
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Submission:
     """A validated create request: what is recorded before the platform is called, and what is sent."""
 
@@ -78,13 +87,9 @@ class Submission:
     fields: Mapping[str, Any]  # exactly what is sent, on the first attempt and on every retry
     record: Mapping[str, Any]  # the stored object's attributes, in the bundle's names
     out_order_no: str  # the order it belongs to (its own number, for an order)
-
-
-@dataclass(frozen=True)
-class Acceptance:
-    """The platform took a request: the ids it gave, stored on the object."""
-
-    facts: Mapping[str, Any]
+    # Set when the object exists once it is recorded, with no platform call: a trade order is
+    # created by the mini-program's tt.requestOrder, so the bundle only signs what it sends.
+    accepted: Acceptance | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,21 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class RefundOpening:
+    """A refund the platform opened (a user asked for it in Douyin): the bundle records it, reserves
+    its amount on the order, and answers with its number."""
+
+    protocol: PaymentProtocol  # the protocol that opened it (its order's)
+    out_refund_no: str  # ours, the same for every redelivery
+    out_order_no: str
+    refund_amount: int
+    reason: str
+    needs_audit: bool  # the merchant must approve or deny it (else the platform decides at the deadline)
+    audit_deadline: int | None  # epoch seconds
+    facts: Mapping[str, Any] = field(default_factory=dict)  # platform ids, stored on the refund
+
+
+@dataclass(frozen=True)
 class VerifiedNotice:
     """A callback whose signature verified, as the bundle acts on it."""
 
@@ -106,6 +126,7 @@ class VerifiedNotice:
     app_id: str | None  # the app the notice is for (None: the notice names none)
     target: Target | None  # the object it is about (None: nothing of ours, e.g. a withdrawal)
     observation: Observation | None  # the state it reports (None: nothing to apply)
+    opening: RefundOpening | None = None  # a refund to record before answering
 
 
 @dataclass(frozen=True)
@@ -116,13 +137,36 @@ class Reply:
     body: Mapping[str, Any]
 
 
+def split_request(kept: tuple[str, ...], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a request's ``fields`` a claim stores besides its record: all but the ``kept`` fields,
+    which the stored object holds under the same name with the same value (one write unit)."""
+    return {k: v for k, v in fields.items() if k not in kept and v is not None}
+
+
+def joined_request(kept: tuple[str, ...], item: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a stored claim was made with: its ``kept`` attributes and its stored request. A
+    claim written before only the rest was stored has every field in "request": the same."""
+    return {**{k: item[k] for k in kept if k in item}, **json.loads(item.get("request") or "{}")}
+
+
 class Platform(Protocol):
     """One payment protocol, as the bundle uses it. Implementations: ``platforms/<protocol>.py``."""
 
     protocol: ClassVar[PaymentProtocol]
+    # Kinds whose request needs the stored order (e.g. the platform's order id): read before prepare.
+    needs_order: ClassVar[frozenset[Kind]]
 
-    def prepare(self, kind: Kind, body: object, *, out_order_no: str | None, callback_url: str) -> Submission:
-        """Validate an API request body (``out_order_no`` from the path for a refund or settlement)."""
+    def prepare(
+        self,
+        kind: Kind,
+        body: object,
+        *,
+        out_order_no: str | None,
+        callback_url: str,
+        order: Mapping[str, Any] | None = None,
+    ) -> Submission:
+        """Validate an API request body (``out_order_no`` from the path for a refund or settlement;
+        ``order``: the stored order, for the kinds in :attr:`needs_order`)."""
         ...
 
     def stored_request(self, kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,9 +195,20 @@ class Platform(Protocol):
         """The answer that stops the platform redelivering ``notice``."""
         ...
 
+    def pay_params(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What the mini-program front end needs to pay a stored order, for a create answer (None:
+        not payable yet). May sign afresh (a trade order's signature ages)."""
+        ...
+
     @staticmethod
-    def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
-        """What the mini-program front end needs to pay a stored order (None: not payable yet)."""
+    def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The pay parameters a read can show from the item alone, without a secret (None: none)."""
+        ...
+
+    def audit_refund(self, item: Mapping[str, Any], *, approve: bool, deny_message: str | None) -> None:
+        """Tell the platform the merchant's decision on a refund awaiting audit; raises
+        :class:`PlatformError`, or :class:`~douyin_pay.errors.ValidationError` if the protocol has
+        no audit."""
         ...
 
     @staticmethod

@@ -10,18 +10,28 @@ state machines.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice, parse_callback
 from ...ecpay.signing import wire_value
-from ...errors import ConfigurationError, PlatformError
+from ...errors import ConfigurationError, PlatformError, ValidationError
 from ..api import request_fields
 from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
-from .base import Acceptance, Fault, Observation, PaymentProtocol, Reply, Submission, Target, VerifiedNotice
+from .base import (
+    Acceptance,
+    Fault,
+    Observation,
+    PaymentProtocol,
+    Reply,
+    Submission,
+    Target,
+    VerifiedNotice,
+    joined_request,
+    split_request,
+)
 
 if TYPE_CHECKING:
     from ...ecpay.client import EcpayClient
@@ -117,6 +127,7 @@ class EcpayPlatform:
     retried inside a request: the caller retries on a 503 with the identical body."""
 
     protocol: ClassVar[PaymentProtocol] = PaymentProtocol.ECPAY
+    needs_order: ClassVar[frozenset[Kind]] = frozenset()  # every request names the order by our number
 
     def __init__(self, settings: Settings, *, secret: Callable[[], Mapping[str, Any]], query_attempts: int) -> None:
         self._settings = settings
@@ -127,7 +138,15 @@ class EcpayPlatform:
 
     # -- create -------------------------------------------------------------------------------
 
-    def prepare(self, kind: Kind, body: object, *, out_order_no: str | None, callback_url: str) -> Submission:
+    def prepare(
+        self,
+        kind: Kind,
+        body: object,
+        *,
+        out_order_no: str | None,
+        callback_url: str,
+        order: Mapping[str, Any] | None = None,
+    ) -> Submission:
         from ...ecpay.request_fields import order_fields, refund_fields, settle_fields
 
         if kind is Kind.ORDER:
@@ -164,13 +183,11 @@ class EcpayPlatform:
 
     @staticmethod
     def stored_request(kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in fields.items() if k not in KEPT_FIELDS[kind] and v is not None}
+        return split_request(KEPT_FIELDS[kind], fields)
 
     @staticmethod
     def request_of(kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
-        # A claim written before only the rest was stored has every field in "request": the same.
-        kept = {k: item[k] for k in KEPT_FIELDS[kind] if k in item}
-        return {**kept, **json.loads(item.get("request") or "{}")}
+        return joined_request(KEPT_FIELDS[kind], item)
 
     def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
         result = self.client().submit(ENDPOINTS[kind], fields)
@@ -182,12 +199,19 @@ class EcpayPlatform:
             facts = {"settle_no": result.settle_no}
         return Acceptance({k: v for k, v in facts.items() if v})
 
+    def pay_params(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self.stored_pay_params(item)
+
     @staticmethod
-    def pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
         """``tt.pay`` takes ``orderInfo: {order_id, order_token}`` (ecpay-spec §3.1)."""
         if item.get("order_id") and item.get("order_token"):
             return {"order_id": item["order_id"], "order_token": item["order_token"]}
         return None
+
+    def audit_refund(self, item: Mapping[str, Any], *, approve: bool, deny_message: str | None) -> None:
+        # Every ecpay refund is the merchant's own request: there is nothing to approve.
+        raise ValidationError("out_refund_no", "ecpay refunds have no merchant audit", code="audit_not_applicable")
 
     # -- ask ----------------------------------------------------------------------------------
 
