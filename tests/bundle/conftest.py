@@ -9,8 +9,26 @@ from moto import mock_aws
 from douyin_pay.bundle import runtime
 from local.aws_resources import provision
 from local.douyin_sim import DouyinSimulator, SimulatorConfig
+from local.functions import Functions
+from local.gateway import function_url
 from local.moto_atomic import make_dynamodb_atomic
-from tests.bundle.harness import APP_ID, OLD_TOKEN, SALT, TOKEN, AwsCalls, Bundle, environment, notice_body, payment_msg
+from local.trade_sim import TradeSimulator, TradeSimulatorConfig
+from tests.bundle.harness import (
+    APP_ID,
+    CALLBACK_URL,
+    OLD_TOKEN,
+    SALT,
+    TOKEN,
+    TRADE_APP_KEY,
+    TRADE_CLIENT_SECRET,
+    TRADE_KEY_VERSION,
+    AwsCalls,
+    Bundle,
+    environment,
+    notice_body,
+    payment_msg,
+)
+from tests.local.trade_helpers import public_pem
 
 
 @pytest.fixture
@@ -26,6 +44,10 @@ def sim():
 
 @pytest.fixture
 def bundle(sim, monkeypatch):
+    yield from _bundle(sim, monkeypatch)
+
+
+def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, **trade_env):
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -34,8 +56,8 @@ def bundle(sim, monkeypatch):
     make_dynamodb_atomic()
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        resources = provision(session, prefix="test", salt=SALT, tokens=[TOKEN, OLD_TOKEN])
-        for key, value in environment(resources, sim.base_url).items():
+        resources = provision(session, prefix="test", salt=SALT, tokens=[TOKEN, OLD_TOKEN], trade=trade_secret)
+        for key, value in environment(resources, sim.base_url, **trade_env).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("RECONCILE_MIN_INTERVAL_MS", "0")
         runtime.reset()
@@ -44,10 +66,64 @@ def bundle(sim, monkeypatch):
             events = runtime.aws_client(service).meta.events
             events.register("before-call", calls.hook)
             events.register("before-parameter-build", calls.params_hook)
-        bundle = Bundle(resources, sim, calls, session)
+        bundle = Bundle(resources, sim, calls, session, trade_sim=trade_sim)
         monkeypatch.setattr(runtime, "now", bundle.clock)
         yield bundle
         runtime.reset()
+
+
+# -- a stack that creates trade-system orders ----------------------------------------------------
+
+
+@pytest.fixture
+def callback_url_front():
+    """The callback Function URL on loopback, so the trade simulator's callbacks reach the handler."""
+    front = function_url(Functions(discard_metrics=True)).start()
+    yield front
+    front.stop()
+
+
+@pytest.fixture
+def trade_sim(callback_url_front):
+    config = TradeSimulatorConfig(
+        app_id=APP_ID,
+        client_secret=TRADE_CLIENT_SECRET,
+        app_public_keys={TRADE_KEY_VERSION: public_pem(TRADE_APP_KEY)},
+        default_notify_url=CALLBACK_URL,
+        deliver_to={CALLBACK_URL.rstrip("/"): callback_url_front.url},
+        speed=0,
+        refund_processing_seconds=None,
+        settle_processing_seconds=None,
+    )
+    with TradeSimulator(config) as simulator:
+        yield simulator
+
+
+def trade_secret(trade_sim, *, platform_keys=None) -> dict:
+    return {
+        "client_secret": TRADE_CLIENT_SECRET,
+        "private_key": TRADE_APP_KEY,
+        "key_version": TRADE_KEY_VERSION,
+        "platform_public_keys": platform_keys or [trade_sim.platform_public_key_pem],
+    }
+
+
+@pytest.fixture
+def refund_audit() -> str:
+    return "manual"
+
+
+@pytest.fixture
+def trade_bundle(sim, trade_sim, monkeypatch, refund_audit):
+    yield from _bundle(
+        sim,
+        monkeypatch,
+        trade_sim=trade_sim,
+        trade_secret=trade_secret(trade_sim),
+        protocol="trade",
+        refund_audit=refund_audit,
+        trade_base_url=trade_sim.base_url,
+    )
 
 
 # -- the table and paid orders, for the property tests ----------------------------------------

@@ -16,6 +16,7 @@ from local.douyin_sim.signatures import callback_signature
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
 from local.functions import load_handler
 from local.gateway import api_routes
+from tests.local.trade_helpers import new_key as new_rsa_key
 
 REPO = Path(__file__).resolve().parents[2]
 APP_ID = "tt0123456789abcdef"
@@ -23,6 +24,11 @@ SALT = "bundle-test-salt"
 TOKEN = "bundle-test-token"
 OLD_TOKEN = "bundle-previous-token"
 CALLBACK_URL = "https://callback.localhost/"
+TRADE_CLIENT_SECRET = "bundle-test-trade-secret"
+TRADE_KEY_VERSION = "1"
+
+
+TRADE_APP_KEY = new_rsa_key()  # the bundle signs tt.requestOrder data with it; the simulator has its public half
 
 _MODULE_OF = {v: k for k, v in FUNCTIONS.items()}
 ROUTES = {route.route_key: route.function for route in api_routes()}  # "POST /payments" -> logical id
@@ -72,11 +78,14 @@ class Bundle:
     calls: AwsCalls
     session: Any
     clock: Clock = field(default_factory=Clock)
+    trade_sim: Any = None  # the trade-system simulator, when the stack speaks it
 
     def advance(self, seconds: float) -> None:
-        """Move time forward for the bundle and the platform together."""
+        """Move time forward for the bundle and the platforms together."""
         self.clock.offset += seconds
         self.sim.advance(seconds)
+        if self.trade_sim is not None:
+            self.trade_sim.advance(seconds)
 
     # -- invoking ------------------------------------------------------------------------------
 
@@ -144,9 +153,13 @@ class Bundle:
         }[what]
         return self.api("GET", f"/{what}/{ref}", route=route, query="refresh=true" if refresh else None)
 
-    def callback(self, body: bytes, *, base64: bool = False) -> tuple[int, dict]:
+    def callback(self, body: bytes, *, base64: bool = False, headers: dict[str, str] | None = None) -> tuple[int, dict]:
         event = function_url_event(
-            "POST", "/", headers={"content-type": "application/json"}, body=body, force_base64=base64
+            "POST",
+            "/",
+            headers={"content-type": "application/json", **(headers or {})},
+            body=body,
+            force_base64=base64,
         )
         response = self.invoke("callback", event)
         return response["statusCode"], json.loads(response["body"])
@@ -279,12 +292,15 @@ def settle_msg(out_settle_no: str, out_order_no: str, status: str = "SUCCESS") -
     }
 
 
-def environment(resources: Resources, base_url: str) -> dict[str, str]:
-    """The union of every function's template environment (handlers share one process here)."""
+def environment(resources: Resources, base_url: str, **trade: str) -> dict[str, str]:
+    """The union of every function's template environment (handlers share one process here).
+    ``trade``: ``protocol``, ``refund_audit``, ``trade_base_url`` for a trade-system stack."""
     env: dict[str, str] = {}
     for logical_id in FUNCTIONS:
         env.update(
-            function_environment(logical_id, resources, app_id=APP_ID, callback_url=CALLBACK_URL, base_url=base_url)
+            function_environment(
+                logical_id, resources, app_id=APP_ID, callback_url=CALLBACK_URL, base_url=base_url, **trade
+            )
         )
     return env
 

@@ -30,7 +30,8 @@ OFFICIAL_ORDER = ("appid", "nonce_str", "timestamp", "key_version", "signature")
 NONCE = "Zx9PqL2mN4vB7cR1tY6uW3eA8sD5fG0h"
 
 
-def _new_key() -> str:
+def new_key() -> str:
+    """A fresh RSA-2048 private key, PKCS#8 PEM (what a team generates with openssl)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     fmt = serialization.PrivateFormat.PKCS8
     return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
@@ -42,10 +43,10 @@ def public_pem(private_pem: str) -> str:
     return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
 
 
-APP_KEY = _new_key()  # the developer's app key, registered as key_version "1"
-APP_KEY_2 = _new_key()  # a second app key, for rotation
-STRANGER_KEY = _new_key()  # never registered anywhere
-PLATFORM_KEY = _new_key()  # the simulator's platform key in the fixtures
+APP_KEY = new_key()  # the developer's app key, registered as key_version "1"
+APP_KEY_2 = new_key()  # a second app key, for rotation
+STRANGER_KEY = new_key()  # never registered anywhere
+PLATFORM_KEY = new_key()  # the simulator's platform key in the fixtures
 
 
 # ---------------------------------------------------------------------------- the test-only signer
