@@ -1,4 +1,5 @@
-"""``make demo``: the whole payment lifecycle on the local stack, with a readable timeline.
+"""``make demo``: the whole payment lifecycle on the local stack, with a readable timeline — first
+with 担保支付 (ecpay), then with the 通用交易系统 (trade system) that new mini-programs must use.
 
 Exits 0 only if every step reached the state it should; stops everything it started either way.
 """
@@ -37,6 +38,8 @@ class Timeline:
 
 
 class Demo:
+    """The ecpay story (a stack whose Protocol is ecpay)."""
+
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.api = stack.api.url
@@ -170,27 +173,136 @@ class Demo:
         t.ok("the first payment callback sent again → 200 success, nothing changed")
 
 
-def main(argv: list[str] | None = None) -> int:
-    print(
-        "Starting the local stack (moto server, Douyin simulator, API gateway, Function URL, SQS poller)…", flush=True
-    )
-    stack = LocalStack(StackConfig(log_level="CRITICAL"))
+TRADE_ORDER = {
+    "out_order_no": "demo-t-0001",
+    "total_amount": 12800,
+    "subject": "年度会员",
+    "image_url": "https://cdn.example.com/vip.png",
+    "goods_type": 401,
+    "tag_group_id": "tag_group_7272625659888041996",
+    "order_entry_path": "pages/order/detail",
+}
+
+
+class TradeDemo(Demo):
+    """The trade-system story (a stack whose Protocol is trade): the mini-program's side is played
+    by the simulator's stand-in for tt.requestOrder / tt.getOrderPayment."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        super().__init__(stack)
+        self.trade = stack.trade_sim.base_url
+
+    def client(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.http.post(f"{self.trade}/_sim/{route}", json=body, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def trade_deliveries(self, type_: str) -> list[Any]:
+        return [d for d in self.stack.trade_sim.deliveries() if d.type == type_]
+
+    def pay_in_app(self, order: dict[str, Any]) -> str:
+        params = order["pay_params"]
+        answer = self.client(
+            "client/request_order",
+            {"data": params["data"], "byteAuthorization": params["byteAuthorization"], "client_platform": "android"},
+        )
+        self.expect("orderId" in answer, f"tt.requestOrder refused the signed data: {answer}")
+        self.client("client/get_order_payment", {"orderId": answer["orderId"], "outcome": "pay", "pay_channel": 10})
+        return answer["orderId"]
+
+    def run(self) -> None:
+        t = self.t
+        status, order = self.post("/payments", TRADE_ORDER)
+        self.expect(status == 201 and order["status"] == "CREATED", f"create answered {status} {order}")
+        t.ok("POST /payments demo-t-0001 12800 fen → 201 CREATED, one write, no platform call;")
+        t.say(f"  pay_params = {{data ({len(order['pay_params']['data'])} chars), byteAuthorization}} signed RSA-2048")
+
+        order_id = self.pay_in_app(order)
+        t.say(f"tt.requestOrder accepted the signature → {order_id}; tt.getOrderPayment: the user pays")
+        paid = self.wait_for("/payments/demo-t-0001", "PAID", "payment")
+        t.ok(f"payment callback (Byte-Signature over the raw body) verified → PAID (channel {paid['way']})")
+
+        self.client("orders/demo-t-0001/user_refund", {"amount": 3000, "need_audit": True, "reason": "不想要了"})
+        t.say("the user asks for a 3000 fen refund in Douyin; the platform asks the merchant to audit it")
+        deadline = time.monotonic() + WAIT
+        while not (opened := [d for d in self.trade_deliveries("pre_create_refund") if d.ok]):
+            self.expect(time.monotonic() < deadline, "no pre_create_refund callback was answered")
+            time.sleep(0.1)
+        ref = json.loads(opened[0].response)["data"]["out_refund_no"]
+        refund = self.wait_for(f"/refunds/{ref}", "PROCESSING", "user refund")
+        self.expect(refund["audit_status"] == "PENDING", f"refund {refund}")
+        left = self.get("/payments/demo-t-0001")["refundable_amount"]
+        t.ok(f"pre_create_refund answered with {ref}: recorded, audit PENDING, reserved ({left} fen left to refund)")
+        status, audited = self.post(f"/refunds/{ref}/audit", {"decision": "approve"})
+        self.expect(status == 200 and audited["audit_status"] == "APPROVED", f"audit answered {status} {audited}")
+        t.ok(f"POST /refunds/{ref}/audit approve → 200 (refund_audit_callback sent)")
+        self.wait_for(f"/refunds/{ref}", "SUCCEEDED", "refund")
+        t.ok("refund callback → SUCCEEDED")
+
+        status, body = self.post(
+            "/payments/demo-t-0001/settlements", {"out_settle_no": "demo-t-s-0001", "settle_desc": "订单结算"}
+        )
+        self.expect(status == 201, f"settle answered {status} {body}")
+        settled = self.wait_for("/settlements/demo-t-s-0001", "SUCCEEDED", "settlement")
+        t.ok(f"settle_create → settle callback → SUCCEEDED ({settled['settle_amount']} fen, fee {settled['rake']} fen)")
+
+        self.http.post(f"{self.trade}/_sim/config", json={"drop": ["payment"]}, timeout=10).raise_for_status()
+        status, second = self.post("/payments", {**TRADE_ORDER, "out_order_no": "demo-t-0002"})
+        self.expect(status == 201, f"second order answered {status} {second}")
+        self.pay_in_app(second)
+        t.say("demo-t-0002 paid in the app; the platform loses its payment callback")
+        self.wait_for("/payments/demo-t-0002", "PAID", "reconciliation of a lost callback")
+        t.ok("reconciliation asked order_query → PAID without any callback")
+        self.http.post(f"{self.trade}/_sim/config", json={"drop": []}, timeout=10).raise_for_status()
+
+        [real] = [d for d in self.trade_deliveries("payment") if d.ok][:1]
+        before, items_before = self.get("/payments/demo-t-0001"), self.events()
+        reserialised = json.dumps(json.loads(real.body)).encode()  # the same JSON, other separators
+        r = self.http.post(self.stack.callback.url, data=reserialised, headers=dict(real.headers))
+        self.expect(r.status_code == 401, f"a re-serialised callback answered {r.status_code}")
+        forged = self.stack.forge_trade_notice(real.body)
+        r = self.http.post(self.stack.callback.url, data=real.body.encode(), headers=forged)
+        self.expect(r.status_code == 401, f"a forged callback answered {r.status_code}")
+        r = self.http.post(self.stack.callback.url, data=real.body.encode(), headers=dict(real.headers))
+        self.expect(r.status_code == 200, f"the duplicate answered {r.status_code} {r.text}")
+        self.expect(
+            self.get("/payments/demo-t-0001") == before and self.events() == items_before,
+            "a rejected or repeated callback changed something",
+        )
+        t.ok("re-serialised body → 401, signed with another key → 401, the real one again → 200; nothing changed")
+        t.ok(f"the whole story fetched {self.stack.trade_sim.token_fetches} client_token (shared through the table)")
+
+
+def run_story(title: str, config: StackConfig, story: type[Demo]) -> None:
+    print(f"{title}\n", flush=True)
+    stack = LocalStack(config)
     try:
         stack.start()
         print(
-            f"  API {stack.api.url}  ·  callback {stack.callback.url}  ·  simulator {stack.sim.base_url}"
-            f"  ·  time runs {stack.config.speed:g}x\n",
+            f"  API {stack.api.url}  ·  callback {stack.callback.url}  ·  ecpay simulator {stack.sim.base_url}"
+            f"  ·  trade simulator {stack.trade_sim.base_url}  ·  time runs {stack.config.speed:g}x\n",
             flush=True,
         )
-        Demo(stack).run()
+        story(stack).run()
         if stack.errors:
             raise Failed(f"background errors: {stack.errors!r}")
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    print("Starting the local stack (moto server, Douyin simulators, API gateway, Function URL, SQS poller)…")
+    try:
+        run_story("1. 担保支付 (ecpay): a stack with Protocol=ecpay", StackConfig(log_level="CRITICAL"), Demo)
+        run_story(
+            "\n2. 通用交易系统 (trade system): a stack with Protocol=trade",
+            StackConfig(log_level="CRITICAL", protocol="trade"),
+            TradeDemo,
+        )
     except Failed as exc:
         print(f"\n✗ demo failed: {exc}", flush=True)
         return 1
-    finally:
-        stack.stop()
-    print("\nAll steps reached their expected state. Everything started has been stopped.", flush=True)
+    print("\nAll steps of both stories reached their expected state. Everything started has been stopped.", flush=True)
     return 0
 
 

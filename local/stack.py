@@ -34,6 +34,8 @@ from .events import schedule_event, sqs_event
 from .functions import Functions, load_handler
 from .gateway import LOOPBACK, HttpFront, api_gateway, function_url
 from .moto_atomic import make_dynamodb_atomic
+from .rsa_keys import new_key, public_pem
+from .trade_sim import TradeSimulator, TradeSimulatorConfig
 
 REGION = "us-east-1"
 # The https notify_url the platform is given (it insists on https); the simulator delivers it to
@@ -49,6 +51,9 @@ class StackConfig:
     poll_wait: float = 0.2  # real seconds between empty receives
     simulator: dict[str, Any] = field(default_factory=dict)  # extra SimulatorConfig switches
     log_level: str = "WARNING"
+    protocol: str = "ecpay"  # the template's Protocol: which protocol new orders use
+    refund_audit: str = "manual"  # the template's RefundAuditPolicy
+    trade_simulator: dict[str, Any] = field(default_factory=dict)  # extra TradeSimulatorConfig switches
 
 
 class LocalStack:
@@ -57,6 +62,8 @@ class LocalStack:
         # Fresh secrets per run: they only ever exist inside this process and the simulator.
         self._salt = secrets.token_hex(16)
         self._token = secrets.token_hex(16)
+        self._trade_secret = secrets.token_hex(16)
+        self._app_key = new_key()  # the team's RSA-2048 app key; its public half is "uploaded"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._saved_env: dict[str, str | None] = {}
@@ -65,6 +72,7 @@ class LocalStack:
         self.invocation_errors: list[BaseException] = []  # functions that raised (Lambda would retry)
         self.moto: Any = None
         self.sim: DouyinSimulator | None = None
+        self.trade_sim: TradeSimulator | None = None
         self.api: HttpFront | None = None
         self.callback: HttpFront | None = None
         self.resources: Resources | None = None
@@ -96,9 +104,8 @@ class LocalStack:
         import boto3
 
         self.session = boto3.Session(region_name=REGION)
-        self.resources = provision(
-            self.session, prefix=f"local-{secrets.token_hex(3)}", salt=self._salt, tokens=[self._token]
-        )
+        prefix = f"local-{secrets.token_hex(3)}"
+        self.resources = provision(self.session, prefix=prefix, salt=self._salt, tokens=[self._token], trade=None)
 
         self.callback = function_url(self.functions).start()
         self.api = api_gateway(self.functions).start()
@@ -111,6 +118,18 @@ class LocalStack:
             **self.config.simulator,
         )
         self.sim = DouyinSimulator(sim_config).start()
+        trade_config = TradeSimulatorConfig(
+            app_id=self.config.app_id,
+            client_secret=self._trade_secret,
+            app_public_keys={APP_KEY_VERSION: public_pem(self._app_key)},
+            default_notify_url=CALLBACK_URL,  # the URL "published" in the console's solution settings
+            deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
+            speed=self.config.speed,
+            **self.config.trade_simulator,
+        )
+        # Both platforms on one simulated time, which the bundle reads too.
+        self.trade_sim = TradeSimulator(trade_config, clock=self.sim.clock).start()
+        self._put_trade_secret()
 
         env: dict[str, str | None] = {}
         for logical_id in FUNCTIONS:
@@ -122,6 +141,9 @@ class LocalStack:
                     callback_url=CALLBACK_URL,
                     base_url=self.sim.base_url,
                     log_level=self.config.log_level,
+                    protocol=self.config.protocol,
+                    refund_audit=self.config.refund_audit,
+                    trade_base_url=self.trade_sim.base_url,
                 )
             )
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would drown the demo's timeline
@@ -140,6 +162,8 @@ class LocalStack:
         for front in (self.api, self.callback):
             if front:
                 front.stop()
+        if self.trade_sim:
+            self.trade_sim.stop()
         if self.sim:
             self.sim.stop()
         for client in self._clients.values():
@@ -165,6 +189,33 @@ class LocalStack:
         self.stop()
 
     # -- wiring ---------------------------------------------------------------------------------
+
+    def _put_trade_secret(self) -> None:
+        """The trade system's keys join the stack's secret (they exist only after its simulator
+        made its platform key): what a team pastes from the console."""
+        import json
+
+        assert self.trade_sim is not None
+        assert self.resources is not None
+        client = self.session.client("secretsmanager")
+        try:
+            value = json.loads(client.get_secret_value(SecretId=self.resources.secret_id)["SecretString"])
+            value["trade"] = {
+                "client_secret": self._trade_secret,
+                "private_key": self._app_key,
+                "key_version": APP_KEY_VERSION,
+                "platform_public_keys": [self.trade_sim.platform_public_key_pem],
+            }
+            client.put_secret_value(SecretId=self.resources.secret_id, SecretString=json.dumps(value))
+        finally:
+            client.close()
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward for both platforms and the bundle."""
+        assert self.sim is not None
+        assert self.trade_sim is not None
+        self.sim.advance(seconds)
+        self.trade_sim.advance(0)  # the clock is shared: wake its delivery thread
 
     def _set_env(self, values: dict[str, str | None]) -> None:
         for key, value in values.items():
@@ -270,6 +321,25 @@ class LocalStack:
             ensure_ascii=False,
         ).encode()
 
+    def forge_trade_notice(self, body: str) -> dict[str, str]:
+        """Headers that sign ``body`` the trade system's way with a key that is not the platform's:
+        what a forger without the platform's private key can do at best."""
+        import base64
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        key = serialization.load_pem_private_key(new_key().encode(), password=None)
+        timestamp, nonce = str(int(self.sim.clock.now())), secrets.token_hex(16)
+        message = f"{timestamp}\n{nonce}\n{body}\n".encode()
+        signature = base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()  # type: ignore[union-attr]
+        return {
+            "content-type": "application/json",
+            "Byte-Timestamp": timestamp,
+            "Byte-Nonce-Str": nonce,
+            "Byte-Signature": signature,
+        }
+
     def _client(self, name: str) -> Any:
         if name not in self._clients:
             self._clients[name] = self.session.client(name)
@@ -280,6 +350,9 @@ class LocalStack:
 
         scan = self._client("dynamodb").scan(TableName=self.resources.table_name, ConsistentRead=True)
         return [from_item(i) for i in scan["Items"]]
+
+
+APP_KEY_VERSION = "1"
 
 
 def _curl_examples(stack: LocalStack) -> str:

@@ -26,8 +26,11 @@ for entry in (REPO, REPO / "layers" / "douyin_pay"):
 # Signed by the simulator's own code, not the SDK's: the sample callbacks then test the SDK's verifier.
 from local.douyin_sim.signatures import callback_signature  # noqa: E402
 from local.events import function_url_event, http_api_v2_event, iam_caller, schedule_event, sqs_event  # noqa: E402
+from local.trade_sim.crypto import callback_message  # noqa: E402
+from local.trade_sim.crypto import sign as trade_sign  # noqa: E402
 
 EVENTS_DIR = REPO / "events"
+VECTORS = REPO / "tests" / "sdk" / "trade" / "vectors" / "trade-vectors.json"
 
 # Public test values, not secrets: documented in events/README.md.
 TEST_TOKEN = "events-test-token"  # noqa: S105 - TEST ONLY
@@ -213,6 +216,82 @@ def _callback(body: bytes, *, request_id: str, epoch_ms: int, force_base64: bool
     )
 
 
+# -- the trade system (通用交易系统) -------------------------------------------------------------
+
+TRADE_ORDER_ID = "motb71764071400000000000001"
+TRADE_NONCE = "m7cgbhrKIYu9V94xgCOEekbG9Vh7y50j"
+
+
+def trade_test_platform_key() -> str:
+    """The TEST "platform" key of the trade samples: the published V-R1 sample key (trade-spec §3.4,
+    the project's copy of the vectors). Public; never a real platform key."""
+    [entry] = [v for v in json.loads(VECTORS.read_text(encoding="utf-8")) if v["kind"] == "rsa_sign"]
+    return entry["private_key"]
+
+
+def trade_payment_msg() -> dict[str, Any]:
+    return {
+        "app_id": APP_ID,
+        "out_order_no": "demo-trade-0001",
+        "order_id": TRADE_ORDER_ID,
+        "status": "SUCCESS",
+        "total_amount": 12800,
+        "discount_amount": 0,
+        "pay_channel": 10,
+        "channel_pay_id": "TP2025112511510000000000000001",
+        "user_bill_pay_id": "DTPS2511251151000000000000000001",
+        "merchant_uid": SELLER_UID,
+        "event_time": T_PAID * 1000,
+    }
+
+
+def trade_pre_create_refund_msg() -> dict[str, Any]:
+    return {
+        "app_id": APP_ID,
+        "open_id": "_000demo0openid0000000000000000000",
+        "refund_id": "ort71764071700000000000002",
+        "order_id": TRADE_ORDER_ID,
+        "out_order_no": "demo-trade-0001",
+        "refund_total_amount": 12800,
+        "need_refund_audit": 1,
+        "refund_audit_deadline": (T_CREATE_REFUND + 72 * 3600) * 1000,
+        "create_refund_time": T_CREATE_REFUND * 1000,
+        "refund_source": 1,
+        "refund_reason": ["不想要了"],
+        "refund_description": "",
+        "cp_extra": "",
+        "refund_item_detail": {"item_order_quantity": 1, "item_order_detail": []},
+    }
+
+
+def trade_callback(type_: str, msg: dict[str, Any], *, request_id: str, epoch_ms: int, identify: str) -> dict:
+    """A trade-system callback: ``msg`` as JSON text in a version 3.0 envelope, signed in the headers
+    over the exact body bytes (trade-spec §5.1, §5.2) by the simulator's own RSA code."""
+    body = _json_bytes(
+        {"version": "3.0", "msg": json.dumps(msg, ensure_ascii=False, separators=(",", ":")), "type": type_}
+    )
+    timestamp = str(T_NOTICE)
+    signature = trade_sign(trade_test_platform_key(), callback_message(timestamp, TRADE_NONCE, body))
+    return function_url_event(
+        "POST",
+        "/",
+        headers=[
+            ("Accept-Encoding", "gzip"),
+            ("Byte-Identifyname", identify),
+            ("Byte-Logid", "20251125120000000000000000000001"),
+            ("Byte-Nonce-Str", TRADE_NONCE),
+            ("Byte-Signature", signature),
+            ("Byte-Timestamp", timestamp),
+            ("Content-Type", "application/json"),
+            ("User-Agent", "Go-http-client/2.0"),
+        ],
+        body=body,
+        source_ip=DOUYIN_IP,
+        request_id=request_id,
+        time_epoch_ms=epoch_ms,
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # All sample events
 # ------------------------------------------------------------------------------------------------
@@ -337,6 +416,45 @@ def generate() -> dict[str, dict[str, Any]]:
             ]
         ),
         "sweeper_schedule.json": schedule_event(time_epoch_s=T_SWEEP, event_id="d5b5c7f2-3a1e-4c0b-8f26-9e4b7a1c2d3e"),
+        "create_trade_payment.json": _api(
+            "POST",
+            "/payments",
+            "POST /payments",
+            request_id="Vx3kXhHzoAMEbDx=",
+            epoch_ms=T_CREATE_PAYMENT * ms + 321,
+            body={
+                "out_order_no": "demo-trade-0001",
+                "total_amount": 12800,
+                "subject": "年度会员",
+                "image_url": "https://cdn.example.com/vip.png",
+                "goods_type": 401,
+                "tag_group_id": "tag_group_7272625659888041996",
+                "order_entry_path": "pages/order/detail",
+                "valid_time": 1800,
+            },
+        ),
+        "callback_trade_payment.json": trade_callback(
+            "payment",
+            trade_payment_msg(),
+            request_id="5f0c7a52-3d4e-4b8a-9c61-2e8f1a7b0c11",
+            epoch_ms=T_NOTICE * ms + 19,
+            identify="/msg/basic/payment/notify",
+        ),
+        "callback_trade_pre_create_refund.json": trade_callback(
+            "pre_create_refund",
+            trade_pre_create_refund_msg(),
+            request_id="5f0c7a52-3d4e-4b8a-9c61-2e8f1a7b0c12",
+            epoch_ms=T_NOTICE * ms + 58,
+            identify="/msg/basic/refund/pre_create",
+        ),
+        "audit_refund.json": _api(
+            "POST",
+            "/refunds/Uort71764071700000000000002/audit",
+            "POST /refunds/{out_refund_no}/audit",
+            request_id="Vx9aBhHzoAMEbzz=",
+            epoch_ms=T_READ * ms + 505,
+            body={"decision": "deny", "deny_message": "课程已开始，不支持退款"},
+        ),
     }
 
 

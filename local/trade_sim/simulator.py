@@ -26,9 +26,11 @@ from .server import TradeHTTPServer
 class TradeSimulator:
     """A local Douyin 通用交易系统 (trade_basic v1). Use as a context manager, or start() / stop()."""
 
-    def __init__(self, config: TradeSimulatorConfig) -> None:
+    def __init__(self, config: TradeSimulatorConfig, *, clock: SimClock | None = None) -> None:
+        """``clock``: a clock shared with another simulator (the local stack runs both platforms
+        on one simulated time); by default its own, from ``speed`` and ``start_time``."""
         self._config = ConfigHolder(config)
-        self.clock = SimClock(config.speed, config.start_time)
+        self.clock = clock or SimClock(config.speed, config.start_time)
         self.notifier = Notifier(
             self._config,
             self.clock,

@@ -37,6 +37,10 @@ def test_every_sample_event_is_exercised():
         "callback_settle.json",
         "reconcile_batch.json",
         "sweeper_schedule.json",
+        "create_trade_payment.json",
+        "callback_trade_payment.json",
+        "callback_trade_pre_create_refund.json",
+        "audit_refund.json",
     }
     assert {p.name for p in Path(EVENTS).glob("*.json")} == exercised
 
@@ -71,3 +75,39 @@ def test_lifecycle_from_the_sample_events(bundle):
 
     assert bundle.invoke("reconcile", sample("reconcile_batch.json")) == {"batchItemFailures": []}
     assert bundle.invoke("sweeper", sample("sweeper_schedule.json")) == {"enqueued": 0}
+
+
+def test_trade_lifecycle_from_the_sample_events(trade_bundle, trade_sim):
+    import time
+
+    from douyin_pay.bundle import runtime
+    from tests.bundle.conftest import trade_secret
+    from tests.local.trade_helpers import public_pem
+
+    # The samples are signed with the published V-R1 test key, at their own time (2025-11-25).
+    vectors = json.loads((REPO / "tests/sdk/trade/vectors/trade-vectors.json").read_text(encoding="utf-8"))
+    [vr1] = [v for v in vectors if v["kind"] == "rsa_sign"]
+    test_platform_key = public_pem(
+        "-----BEGIN PRIVATE KEY-----\n" + vr1["private_key"] + "\n-----END PRIVATE KEY-----\n"
+    )
+    secrets = trade_bundle.session.client("secretsmanager")
+    value = json.loads(secrets.get_secret_value(SecretId=trade_bundle.resources.secret_id)["SecretString"])
+    value["trade"] = trade_secret(trade_sim, platform_keys=[test_platform_key])
+    secrets.put_secret_value(SecretId=trade_bundle.resources.secret_id, SecretString=json.dumps(value))
+    runtime.secrets_provider().clear_cache()
+    trade_bundle.clock.offset = 1764072000 - time.time()
+
+    status, order = status_of(trade_bundle.invoke("create_payment", sample("create_trade_payment.json")))
+    assert (status, order["status"], order["protocol"]) == (201, "CREATED", "trade")
+    assert set(order["pay_params"]) == {"data", "byteAuthorization"}
+    assert status_of(trade_bundle.invoke("callback", sample("callback_trade_payment.json"))) == (
+        200,
+        {"err_no": 0, "err_tips": "success"},
+    )
+    status, reply = status_of(trade_bundle.invoke("callback", sample("callback_trade_pre_create_refund.json")))
+    assert (status, reply["data"]["out_refund_no"]) == (200, "Uort71764071700000000000002")
+    # The merchant denies it; the platform is told (the simulator knows no such refund: 502).
+    status, answer = status_of(trade_bundle.invoke("create_refund", sample("audit_refund.json")))
+    assert (status, answer["code"]) == (502, "platform_rejected"), answer
+    refund = trade_bundle.item("REFUND#Uort71764071700000000000002", "REFUND")
+    assert (refund["audit_status"], refund["status"], refund["refund_amount"]) == ("PENDING", "PROCESSING", 12800)

@@ -28,3 +28,9 @@ def fast_stack():
     """Time at 360x: the sweeper runs every 0.8 s and a visibility timeout lasts 1 s, so redrive
     and sweeping can be watched in seconds."""
     yield from _run(StackConfig(log_level="CRITICAL", speed=360))
+
+
+@pytest.fixture
+def trade_stack():
+    """A stack whose new orders use the trade system (the template's Protocol=trade)."""
+    yield from _run(StackConfig(log_level="CRITICAL", protocol="trade"))

@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from local.rsa_keys import new_key as new_key
+from local.rsa_keys import public_pem as public_pem
 from local.trade_sim import TradeSimulator
 
 APP_ID = "tt5a1d9f3e2b7c4a60"
@@ -28,19 +30,6 @@ CALLBACK_HOST = "https://callback.localhost"
 NOTIFY_URL = CALLBACK_HOST + "/trade/notify"
 OFFICIAL_ORDER = ("appid", "nonce_str", "timestamp", "key_version", "signature")
 NONCE = "Zx9PqL2mN4vB7cR1tY6uW3eA8sD5fG0h"
-
-
-def new_key() -> str:
-    """A fresh RSA-2048 private key, PKCS#8 PEM (what a team generates with openssl)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    fmt = serialization.PrivateFormat.PKCS8
-    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
-
-
-def public_pem(private_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
 
 
 APP_KEY = new_key()  # the developer's app key, registered as key_version "1"
