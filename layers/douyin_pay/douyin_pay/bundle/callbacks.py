@@ -9,8 +9,8 @@ second read. Only an anomaly (flagged on the object) and a refund's failure (whi
 reserved amount back to the order) cost a second call.
 
 Nothing else is stored per notice: the audit trail of every verified notice is the callback
-function's log line (the signed message, its id and the outcome), and every change the notice makes
-is on the table's stream.
+function's log line (the signed message, its id and the outcome), and the change it makes is on the
+object itself (its status, facts, ``notices`` and any ``anomalies``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice, parse_callback
 from ...ecpay.signing import wire_value
-from ...errors import ConfigurationError, PlatformError, ValidationError
+from ...errors import ConfigurationError, PlatformError, SignatureError, ValidationError
 from ..api import request_fields
 from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
@@ -246,7 +246,12 @@ class EcpayPlatform:
 
     def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
         # ecpay signs inside the body; the headers carry nothing of the protocol's.
-        return self.construct(parse_callback(body, EcpaySecrets.from_mapping(self._secret()).tokens))
+        raw = self._secret()
+        if isinstance(raw, Mapping) and "salt" not in raw and "tokens" not in raw:
+            # A stack without ecpay keys (trade only) can verify no ecpay notice: whatever arrives
+            # unsigned by the trade system is refused like a bad signature, not a misconfiguration.
+            raise SignatureError("this stack has no ecpay callback token")
+        return self.construct(parse_callback(body, EcpaySecrets.from_mapping(raw).tokens))
 
     @staticmethod
     def construct(notice: AnyNotice) -> VerifiedNotice:

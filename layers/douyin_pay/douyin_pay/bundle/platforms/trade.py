@@ -93,7 +93,9 @@ KEPT_FIELDS = {
 # order_query's answer for an order the platform does not have is undocumented (trade-spec §4.3,
 # §10.7); 20000 is query_cps's "order not found" (§4.2) and what the local simulator answers. [?]
 ORDER_NOT_FOUND = frozenset({20000})
-RATE_LIMITED = frozenset({10020})  # the client_token endpoint's limit (§2.3); the APIs' own are unknown
+# 10020: the client_token endpoint's limit (§2.3). The trade APIs' own limit code is unpublished
+# (§10.11); 28003018 is the open platform's "请求频率过高", what the local simulator answers. [?]
+RATE_LIMITED = frozenset({10020, 28003018})
 
 _ORDER_STATUS = {
     "SUCCESS": OrderStatus.PAID,
@@ -182,7 +184,9 @@ class TradePlatform:
         if settings.environment == SANDBOX:
             # tt.requestOrder has no sandbox (trade-spec §2.2, pitfall 15): a "sandbox" trade order
             # would be a real one.
-            raise ConfigurationError("the trade system has no sandbox; deploy trade stacks with Environment=production")
+            raise ConfigurationError(
+                "the trade system has no sandbox; deploy trade stacks with PlatformEnvironment=production"
+            )
         self._settings = settings
         self._secret = secret
         self._query_attempts = query_attempts
@@ -216,10 +220,15 @@ class TradePlatform:
         raw.setdefault("valid_time", DEFAULT_VALID_TIME)
         ref = checked_ref(Kind.ORDER, raw["out_order_no"])
         for name in ("body", "cp_extra"):
-            if name in raw and (not isinstance(raw[name], str) or len(raw[name].encode()) > 2048):
+            if name in raw and (not isinstance(raw[name], str) or len(raw[name].encode("utf-8", "replace")) > 2048):
                 raise ValidationError(name, "must be a string of at most 2048 bytes")
+        for name, value in raw.items():
+            _check_text(name, value)
         fields = {**raw, "notify_url": callback_url}
-        request_order_data(fields)  # every rule of tt.requestOrder's data, before anything is written
+        try:
+            request_order_data(fields)  # every rule of tt.requestOrder's data, before anything is written
+        except ValidationError as exc:
+            raise _in_api_terms(exc) from exc
         record = {
             "total_amount": fields["total_amount"],
             "refundable_amount": fields["total_amount"],
@@ -258,11 +267,15 @@ class TradePlatform:
             "order_id": order["order_id"],
             "order_entry_path": _order_request(order).get("order_entry_path"),
             "refund_all": whole or None,
-            "item_order_id": order.get("item_order_id"),
             "currency": order.get("currency"),
             "notify_url": callback_url,
         }
-        refund_fields(**_refund_arguments(fields, item_order_id=fields.get("item_order_id") or "pending"))
+        # The item order a part refund names is looked up when sending (submit): it is not part of
+        # the request, so a retry of the same body is the same request whatever the order learnt.
+        try:
+            refund_fields(**_refund_arguments(fields, item_order_id="checked-when-sent"))
+        except ValidationError as exc:
+            raise _in_api_terms(exc) from exc
         record = {"refund_amount": amount, "reason": raw["reason"], "origin": "merchant"}
         return Submission(Kind.REFUND, ref, fields, record, out_order_no=out_order_no)
 
@@ -272,7 +285,10 @@ class TradePlatform:
         raw = request_fields(body, SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
         ref = checked_ref(Kind.SETTLEMENT, raw["out_settle_no"])
         fields = {"out_order_no": out_order_no, **raw, "notify_url": callback_url}
-        sent = settle_fields(**_settle_arguments(fields))
+        try:
+            sent = settle_fields(**_settle_arguments(fields))
+        except ValidationError as exc:
+            raise _in_api_terms(exc) from exc
         record = {"settle_desc": fields["settle_desc"], "settle_params": sent.get("settle_params")}
         return Submission(Kind.SETTLEMENT, ref, fields, record, out_order_no=out_order_no)
 
@@ -291,8 +307,8 @@ class TradePlatform:
         if kind is Kind.ORDER:  # created by tt.requestOrder: nothing to send
             return Acceptance({})
         if kind is Kind.REFUND:
-            item_order_id = fields.get("item_order_id")
-            if not fields.get("refund_all") and not item_order_id:
+            item_order_id = None
+            if not fields.get("refund_all"):
                 # A part refund names the item order (§4.5); the payment notice does not carry it,
                 # the order query does — and it never changes, so a resend sends the same bytes.
                 item_order_id = _first_item_order_id(client.order_query(order_id=fields["order_id"]))
@@ -487,11 +503,50 @@ class TradePlatform:
             self._client = None
 
 
+# The SDK names fields as the platform does; a 400 names the API's field instead.
+API_FIELD_OF = {
+    "title": "subject",
+    "pay_expire_seconds": "valid_time",
+    "price": "total_amount",
+    "refund_total_amount": "refund_amount",
+    "refund_reason": "reason",  # the API's one reason text is refund_reason[0].text
+    "ext": "cp_extra",
+}
+
+
+def _in_api_terms(exc: ValidationError) -> ValidationError:
+    """The same error, naming the API's field (``title`` → ``subject``, ``order_entry.path`` →
+    ``order_entry_path``)."""
+    field = exc.field
+    if field.startswith("order_entry."):
+        field = "order_entry_" + field.partition(".")[2]
+    for sdk, api in API_FIELD_OF.items():
+        if field == sdk or field.startswith((sdk + ".", sdk + "[")):
+            field = api
+            break
+    return exc if field == exc.field else ValidationError(field, exc.detail, code=exc.code)
+
+
 class _Unknown(PlatformError):
     """The platform's query found no such object (refund_query and settle_query answer an empty list)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(None, message, retryable=False)
+
+
+def _check_text(field: str, value: Any) -> None:
+    """No control characters or lone surrogates in any text of a request, nested ones included:
+    the platform takes UTF-8 JSON, and a lone surrogate has no UTF-8 form to sign."""
+    if isinstance(value, str):
+        if any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF or ord(c) == 0x7F for c in value):
+            raise ValidationError(field, "must not contain control characters or lone surrogates", code="invalid_text")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_text(field, key)
+            _check_text(field, item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(field, item)
 
 
 def _order_request(order: Mapping[str, Any]) -> dict[str, Any]:
