@@ -387,12 +387,55 @@ Simulator switches (drop or duplicate callbacks, faults) and state:
 """
 
 
-def main() -> int:
-    stack = LocalStack(StackConfig(log_level="INFO"))
+def _trade_examples(stack: LocalStack) -> str:
+    api, trade = stack.api.url, stack.trade_sim.base_url
+    return f"""
+Local stack is up with Protocol=trade (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans up).
+
+  API (HTTP API, SigV4 not checked locally)  {api}
+  Callback Function URL                      {stack.callback.url}
+  Trade-system simulator                     {trade}
+  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+
+Create a payment (the answer's pay_params are what tt.requestOrder takes):
+  curl -s -X POST {api}/payments -H 'content-type: application/json' \\
+    -d '{{"out_order_no":"dev-t-0001","total_amount":12800,"subject":"年度会员","image_url":"https://cdn.example.com/vip.png","goods_type":401,"tag_group_id":"tag_group_7272625659888041996","order_entry_path":"pages/order/detail"}}'
+Play the mini-program: tt.requestOrder with those pay_params, then tt.getOrderPayment with its orderId:
+  curl -s -X POST {trade}/_sim/client/request_order \\
+    -d '{{"data":"<pay_params.data>","byteAuthorization":"<pay_params.byteAuthorization>"}}'
+  curl -s -X POST {trade}/_sim/client/get_order_payment -d '{{"orderId":"<orderId>","outcome":"pay","pay_channel":10}}'
+  curl -s {api}/payments/dev-t-0001
+A user asks for a refund in Douyin that needs your audit; answer it (the pre_create_refund reply in
+{trade}/_sim/deliveries names its out_refund_no):
+  curl -s -X POST {trade}/_sim/orders/dev-t-0001/user_refund \\
+    -d '{{"amount":3000,"need_audit":true,"reason":"不想要了"}}'
+  curl -s -X POST {api}/refunds/<out_refund_no>/audit -H 'content-type: application/json' -d '{{"decision":"approve"}}'
+Simulator state and switches:
+  curl -s {trade}/_sim/state
+  curl -s -X POST {trade}/_sim/config -d '{{"drop":["payment"]}}'
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m local.stack",
+        description="Keep the local stack running (moto, both Douyin simulators, the API gateway, the "
+        "callback Function URL, the SQS poller and the sweeper) and print its URLs and curl examples.",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("ecpay", "trade"),
+        default="ecpay",
+        help="the template's Protocol: which protocol new orders use (default: ecpay)",
+    )
+    args = parser.parse_args(argv)
+    stack = LocalStack(StackConfig(log_level="INFO", protocol=args.protocol))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with stack:
-        print(_curl_examples(stack), flush=True)
+        print(_curl_examples(stack) if args.protocol == "ecpay" else _trade_examples(stack), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             done.wait()
     print("stopped; nothing left running", flush=True)
