@@ -40,6 +40,7 @@ class Resources:
     dlq_url: str
     dlq_arn: str
     secret_id: str
+    event_bus: str = ""  # the domain events' bus (the template's PaymentsEventBus)
 
 
 def create_table(dynamodb: Any, name: str) -> None:
@@ -52,6 +53,8 @@ def create_table(dynamodb: Any, name: str) -> None:
     }
     if props.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     dynamodb.create_table(**kwargs)
     ttl = props.get("TimeToLiveSpecification")
     if ttl:
@@ -107,16 +110,17 @@ def provision(
     session: Any, *, prefix: str, salt: str, tokens: list[str], trade: dict[str, Any] | None = None
 ) -> Resources:
     """Create every stateful resource the functions need, in the emulator ``session`` points at."""
-    clients = {name: session.client(name) for name in ("dynamodb", "sqs", "secretsmanager")}
+    clients = {name: session.client(name) for name in ("dynamodb", "sqs", "secretsmanager", "events")}
     try:
         table = f"{prefix}-PaymentsTable"
         create_table(clients["dynamodb"], table)
         queue_url, queue_arn, dlq_url, dlq_arn = create_queues(clients["sqs"], prefix)
         secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens, trade)
+        bus = clients["events"].create_event_bus(Name=f"{prefix}-payments")["EventBusArn"].rsplit("/", 1)[-1]
     finally:
         for client in clients.values():
             client.close()  # no pooled connection may outlive the emulator
-    return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret)
+    return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret, bus)
 
 
 FUNCTIONS = {
@@ -127,6 +131,7 @@ FUNCTIONS = {
     "CallbackFunction": "callback",
     "ReconcileFunction": "reconcile",
     "SweeperFunction": "sweeper",
+    "PublishEventsFunction": "publish_events",
 }
 
 
@@ -171,8 +176,10 @@ def function_environment(
             env[name] = value
         elif "Ref" in value:
             env[name] = refs[value["Ref"]]
-        elif "Fn::If" in value:  # the secret: created or existing
+        elif "Fn::If" in value and value["Fn::If"][0] == "CreatePaymentSecret":  # created or existing
             env[name] = resources.secret_id
+        elif "Fn::If" in value and value["Fn::If"][0] == "CreateEventBus":
+            env[name] = resources.event_bus
         elif "Fn::GetAtt" in value and value["Fn::GetAtt"][0] == "CallbackFunctionUrl":
             env[name] = callback_url
         else:

@@ -79,6 +79,17 @@ class Bundle:
     session: Any
     clock: Clock = field(default_factory=Clock)
     trade_sim: Any = None  # the trade-system simulator, when the stack speaks it
+    _stream: Any = None
+
+    def publish(self) -> int:
+        """Run the stream consumer over every change written since the last call, as Lambda's
+        DynamoDB event source would (retrying from a record it reports as failed). Returns how
+        many records were delivered."""
+        from local.streams import StreamSource
+
+        if self._stream is None:
+            self._stream = StreamSource(self.session, self.resources.table_name)
+        return self._stream.poll(lambda event: self.invoke("publish_events", event))
 
     def advance(self, seconds: float) -> None:
         """Move time forward for the bundle and the platforms together."""

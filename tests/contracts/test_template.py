@@ -45,6 +45,7 @@ FUNCTION_CODE = {
     "CallbackFunction": "functions/callback",
     "ReconcileFunction": "functions/reconcile",
     "SweeperFunction": "functions/sweeper",
+    "PublishEventsFunction": "functions/publish_events",
 }
 FUNCTIONS = sorted(FUNCTION_CODE)
 CREATE_FUNCTIONS = ["CreatePaymentFunction", "CreateRefundFunction", "CreateSettlementFunction"]
@@ -111,6 +112,19 @@ EXPECTED_GRANTS["SweeperFunction"] = {
     ("dynamodb:GetItem", json.dumps(TABLE_ARN)),
     ("dynamodb:UpdateItem", json.dumps(TABLE_ARN)),
     ("sqs:SendMessage", json.dumps(QUEUE_ARN)),
+}
+
+BUS_ARN = {
+    "Fn::If": [
+        "CreateEventBus",
+        {"Fn::GetAtt": ["PaymentsEventBus", "Arn"]},
+        {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${ExistingEventBusName}"},
+    ]
+}
+EXPECTED_GRANTS["PublishEventsFunction"] = {
+    # PutEvents on the one bus; a batch given up on is parked in the failure queue.
+    ("events:PutEvents", json.dumps(BUS_ARN)),
+    ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["PublishFailureQueue", "Arn"]})),
 }
 
 FORBIDDEN_ACTIONS = {"dynamodb:deleteitem", "dynamodb:scan", "dynamodb:batchwriteitem", "dynamodb:partiqldelete"}
@@ -443,9 +457,17 @@ def test_callback_has_reserved_concurrency(sam, cfn):
 # ------------------------------------------------------------------------------------------------
 # Reconciliation: SQS, event source mapping, schedule
 # ------------------------------------------------------------------------------------------------
+def mapping_of(cfn, function: str) -> dict:
+    (esm,) = [
+        m["Properties"]
+        for m in resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    return esm
+
+
 def test_reconcile_event_source_mapping(sam, cfn):
-    (esm,) = resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
-    props = esm["Properties"]
+    props = mapping_of(cfn, "ReconcileFunction")
     assert props["FunctionName"] == {"Ref": "ReconcileFunction"}
     assert props["EventSourceArn"] == QUEUE_ARN
     assert props["BatchSize"] == 10
@@ -459,7 +481,7 @@ def test_reconcile_event_source_mapping(sam, cfn):
 
 def test_queues_redrive_visibility_and_retention(cfn):
     queues = resources_of(cfn, "AWS::SQS::Queue")
-    assert set(queues) == {"ReconcileQueue", "ReconcileDeadLetterQueue"}
+    assert set(queues) == {"ReconcileQueue", "ReconcileDeadLetterQueue", "PublishFailureQueue"}
     source = queues["ReconcileQueue"]["Properties"]
     dlq = queues["ReconcileDeadLetterQueue"]["Properties"]
     assert not source.get("FifoQueue")
@@ -467,14 +489,34 @@ def test_queues_redrive_visibility_and_retention(cfn):
     assert source["RedrivePolicy"]["deadLetterTargetArn"] == DLQ_ARN
     assert source["RedrivePolicy"]["maxReceiveCount"] >= 5
     fn_props = resources_of(cfn, "AWS::Lambda::Function")["ReconcileFunction"]["Properties"]
-    (esm,) = resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
-    window = esm["Properties"]["MaximumBatchingWindowInSeconds"]
+    window = mapping_of(cfn, "ReconcileFunction")["MaximumBatchingWindowInSeconds"]
     assert source["VisibilityTimeout"] >= 6 * fn_props["Timeout"]
     assert source["VisibilityTimeout"] >= fn_props["Timeout"] + window
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert dlq["MessageRetentionPeriod"] > source.get("MessageRetentionPeriod", 4 * 24 * 3600)
     assert source["SqsManagedSseEnabled"] is True
     assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_domain_events_come_from_the_table_stream(cfn):
+    table = cfn["Resources"]["PaymentsTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    props = mapping_of(cfn, "PublishEventsFunction")
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["PaymentsTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 < props["MaximumRetryAttempts"] <= 100
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["PublishFailureQueue", "Arn"]}}}
+    prefixes = {
+        json.loads(f["Pattern"])["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"] for f in props["FilterCriteria"]["Filters"]
+    }
+    assert prefixes == {"ORDER#", "REFUND#", "SETTLE#"}  # the client_token item announces nothing
+    env = resources_of(cfn, "AWS::Lambda::Function")["PublishEventsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == {
+        "Fn::If": ["CreateEventBus", {"Ref": "PaymentsEventBus"}, {"Ref": "ExistingEventBusName"}]
+    }
+    assert cfn["Resources"]["PaymentsEventBus"]["Condition"] == "CreateEventBus"
 
 
 def test_reconcile_knows_its_dead_letter_queue(cfn):
@@ -548,6 +590,8 @@ def test_only_sam_managed_policies_for_logs_and_the_sqs_poller(cfn):
         expected = ["AWSLambdaBasicExecutionRole"]
         if fn == "ReconcileFunction":
             expected.append("AWSLambdaSQSQueueExecutionRole")
+        if fn == "PublishEventsFunction":
+            expected.append("AWSLambdaDynamoDBExecutionRole")
         assert names == sorted(expected), fn
 
 
@@ -647,6 +691,16 @@ def test_alarms(cfn):
         )
     ]
     assert (dlq["ComparisonOperator"], dlq["Threshold"]) == ("GreaterThanThreshold", 0)
+    parked = by_metric[
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json.dumps({"QueueName": {"Fn::GetAtt": ["PublishFailureQueue", "QueueName"]}}),
+        )
+    ]
+    assert (parked["ComparisonOperator"], parked["Threshold"]) == ("GreaterThanThreshold", 0)
+    lag = by_metric[("AWS/Lambda", "IteratorAge", json.dumps({"FunctionName": {"Ref": "PublishEventsFunction"}}))]
+    assert lag["Threshold"] <= 300_000
     for custom in ("CallbackSignatureRejected", "NoticeMismatch"):
         props = by_metric[("DouyinPay", custom, json.dumps({"service": "douyin-pay"}))]
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
@@ -674,6 +728,14 @@ def test_outputs(sam):
     assert outputs["ReconcileQueueName"]["Value"] == {"Fn::GetAtt": ["ReconcileQueue", "QueueName"]}
     assert outputs["DeadLetterQueueName"]["Value"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "QueueName"]}
     assert outputs["PaymentSecretArn"]["Value"] == SECRET_ARN
+    # What invoke policies and event rules need, without piecing ARNs together by hand.
+    assert outputs["ApiId"]["Value"] == {"Ref": "PaymentsApi"}
+    assert outputs["ApiArn"]["Value"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PaymentsApi}"
+    }
+    assert outputs["EventBusName"]["Value"] == {
+        "Fn::If": ["CreateEventBus", {"Ref": "PaymentsEventBus"}, {"Ref": "ExistingEventBusName"}]
+    }
 
 
 # ------------------------------------------------------------------------------------------------

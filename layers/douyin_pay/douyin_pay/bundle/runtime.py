@@ -8,8 +8,9 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigurationError
 from .audits import Audits
 from .callbacks import Callbacks
 from .client_token import StoredTokenSource
@@ -24,6 +25,9 @@ from .reconciler import Reconciler
 from .settings import Settings, load_secret
 from .store import Store
 from .submissions import Submissions
+
+if TYPE_CHECKING:
+    from .publisher import Publisher
 
 # The AWS SDK and urllib3 log whole request and response bodies at DEBUG: the secret's value from
 # GetSecretValue, a notice's message in a write. Whatever level the stack logs at (LogLevel=DEBUG
@@ -148,6 +152,17 @@ def audits() -> Audits:
 
 
 @functools.cache
+def publisher() -> Publisher:
+    """For the stream consumer: the domain events go to the stack's bus."""
+    from .publisher import Publisher
+
+    bus = settings().event_bus
+    if not bus:
+        raise ConfigurationError("EVENT_BUS_NAME is not set")
+    return Publisher(aws_client("events"), bus)
+
+
+@functools.cache
 def reconciler() -> Reconciler:
     """For the reconcile consumer and the sweeper."""
     return Reconciler(_context(QUEUED_QUERY_ATTEMPTS, sends=True))
@@ -162,5 +177,16 @@ def reset() -> None:
     for adapters in _platforms.values():
         adapters.close()
     _platforms.clear()
-    for cached in (settings, store, queue, secrets_provider, submissions, queries, callbacks, audits, reconciler):
+    for cached in (
+        settings,
+        store,
+        queue,
+        secrets_provider,
+        submissions,
+        queries,
+        callbacks,
+        audits,
+        publisher,
+        reconciler,
+    ):
         cached.cache_clear()

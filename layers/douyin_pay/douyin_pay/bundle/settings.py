@@ -42,6 +42,7 @@ class Settings:
     protocol: PaymentProtocol = LEGACY_PROTOCOL  # the protocol new orders are created with
     trade_base_url_override: str | None = None  # the trade system's, like base_url_override
     refund_audit: RefundAudit = RefundAudit.MANUAL
+    event_bus: str | None = None  # where the stream's domain events go (the publisher only)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
             protocol=_protocol(env.get("DOUYIN_PROTOCOL", "").strip()),
             trade_base_url_override=env.get("DOUYIN_TRADE_BASE_URL", "").strip() or None,
             refund_audit=_refund_audit(env.get("DOUYIN_REFUND_AUDIT", "").strip()),
+            event_bus=env.get("EVENT_BUS_NAME", "").strip() or None,
         )
 
 
