@@ -46,6 +46,28 @@ class Demo:
         self.sim = stack.sim.base_url
         self.http = requests.Session()
         self.t = Timeline(stack)
+        self.inbox: list[dict[str, Any]] = []  # every domain event the merchant's queue got
+
+    def heard(self, *expected: tuple[str, str]) -> None:
+        """Wait until the merchant's queue got each (detail-type, ref) event, and show it."""
+        deadline = time.monotonic() + WAIT
+        for detail_type, ref in expected:
+            while not (got := [e for e in self.inbox if (e["detail-type"], e["detail"]["ref"]) == (detail_type, ref)]):
+                if time.monotonic() > deadline:
+                    raise Failed(f"the merchant never heard {detail_type!r} for {ref}")
+                time.sleep(0.1)
+                self.inbox += self.stack.merchant_events()
+            self.t.say(f"  ↳ merchant's queue: {detail_type} ({ref}, event_id {got[0]['detail']['event_id'][:8]}…)")
+
+    def heard_once_each(self) -> None:
+        """Every change was announced exactly once: no event twice, none for a duplicate."""
+        time.sleep(1.0)  # anything late would have arrived by now
+        self.inbox += self.stack.merchant_events()
+        ids = [e["detail"]["event_id"] for e in self.inbox]
+        changes = [(e["detail-type"], e["detail"]["ref"]) for e in self.inbox]
+        self.expect(len(set(ids)) == len(ids), f"an event arrived twice: {changes}")
+        self.expect(len(set(changes)) == len(changes), f"a change was announced twice: {changes}")
+        self.t.ok(f"the merchant heard {len(ids)} events: one per change, none for the duplicate or the forgeries")
 
     # -- HTTP helpers ---------------------------------------------------------------------------
 
@@ -100,6 +122,7 @@ class Demo:
         paid = self.wait_for("/payments/demo-0001", "PAID", "payment")
         self.expect(bool(self.deliveries("payment", "cp_orderno", "demo-0001")), "no payment callback was delivered")
         t.ok(f"payment callback verified and applied → PAID (way {paid['way']})")
+        self.heard(("Payment Created", "demo-0001"), ("Payment Paid", "demo-0001"))
 
         status, body = self.post(
             "/payments/demo-0001/refunds",
@@ -122,6 +145,7 @@ class Demo:
         t.ok("POST …/settlements → 201 PROCESSING")
         settled = self.wait_for("/settlements/demo-s-0001", "SUCCEEDED", "settlement")
         t.ok(f"settle callback → SUCCEEDED ({settled['settle_amount']} fen settled, fee {settled['rake']} fen)")
+        self.heard(("Refund Succeeded", "demo-r-0001"), ("Settlement Succeeded", "demo-s-0001"))
 
         self.http.post(f"{self.sim}/_sim/config", json={"drop": ["payment"]}, timeout=10).raise_for_status()
         t.say("the platform now loses payment callbacks")
@@ -135,6 +159,7 @@ class Demo:
             "a payment callback was delivered although dropped",
         )
         t.ok("reconciliation queried the platform → PAID without any callback")
+        self.heard(("Payment Paid", "demo-0002"))
         self.http.post(f"{self.sim}/_sim/config", json={"drop": []}, timeout=10).raise_for_status()
 
         status, _ = self.post("/payments", {**order, "out_order_no": "demo-0003"})
@@ -171,6 +196,7 @@ class Demo:
             "the duplicate changed something",
         )
         t.ok("the first payment callback sent again → 200 success, nothing changed")
+        self.heard_once_each()
 
 
 TRADE_ORDER = {
@@ -221,6 +247,7 @@ class TradeDemo(Demo):
         t.say(f"tt.requestOrder accepted the signature → {order_id}; tt.getOrderPayment: the user pays")
         paid = self.wait_for("/payments/demo-t-0001", "PAID", "payment")
         t.ok(f"payment callback (Byte-Signature over the raw body) verified → PAID (channel {paid['way']})")
+        self.heard(("Payment Created", "demo-t-0001"), ("Payment Paid", "demo-t-0001"))
 
         self.client("orders/demo-t-0001/user_refund", {"amount": 3000, "need_audit": True, "reason": "不想要了"})
         t.say("the user asks for a 3000 fen refund in Douyin; the platform asks the merchant to audit it")
@@ -233,11 +260,13 @@ class TradeDemo(Demo):
         self.expect(refund["audit_status"] == "PENDING", f"refund {refund}")
         left = self.get("/payments/demo-t-0001")["refundable_amount"]
         t.ok(f"pre_create_refund answered with {ref}: recorded, audit PENDING, reserved ({left} fen left to refund)")
+        self.heard(("Refund Processing", ref))
         status, audited = self.post(f"/refunds/{ref}/audit", {"decision": "approve"})
         self.expect(status == 200 and audited["audit_status"] == "APPROVED", f"audit answered {status} {audited}")
         t.ok(f"POST /refunds/{ref}/audit approve → 200 (refund_audit_callback sent)")
         self.wait_for(f"/refunds/{ref}", "SUCCEEDED", "refund")
         t.ok("refund callback → SUCCEEDED")
+        self.heard(("Refund Audit Approved", ref), ("Refund Succeeded", ref))
 
         status, body = self.post(
             "/payments/demo-t-0001/settlements", {"out_settle_no": "demo-t-s-0001", "settle_desc": "订单结算"}
@@ -255,6 +284,12 @@ class TradeDemo(Demo):
         t.ok("reconciliation asked order_query → PAID without any callback")
         self.http.post(f"{self.trade}/_sim/config", json={"drop": []}, timeout=10).raise_for_status()
 
+        self.refusals()
+        t.ok(f"the whole story fetched {self.stack.trade_sim.token_fetches} client_token (shared through the table)")
+        self.heard_once_each()
+
+    def refusals(self) -> None:
+        """A re-serialised and a forged callback are refused; the real one again changes nothing."""
         [real] = [d for d in self.trade_deliveries("payment") if d.ok][:1]
         before, items_before = self.get("/payments/demo-t-0001"), self.events()
         reserialised = json.dumps(json.loads(real.body)).encode()  # the same JSON, other separators
@@ -269,8 +304,7 @@ class TradeDemo(Demo):
             self.get("/payments/demo-t-0001") == before and self.events() == items_before,
             "a rejected or repeated callback changed something",
         )
-        t.ok("re-serialised body → 401, signed with another key → 401, the real one again → 200; nothing changed")
-        t.ok(f"the whole story fetched {self.stack.trade_sim.token_fetches} client_token (shared through the table)")
+        self.t.ok("re-serialised body → 401, signed with another key → 401, the real one again → 200; nothing changed")
 
 
 def run_story(title: str, config: StackConfig, story: type[Demo]) -> None:
@@ -291,7 +325,7 @@ def run_story(title: str, config: StackConfig, story: type[Demo]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("Starting the local stack (moto server, Douyin simulators, API gateway, Function URL, SQS poller)…")
+    print("Starting the local stack (moto, Douyin simulators, API gateway, Function URL, SQS and stream pollers)…")
     try:
         run_story("1. 担保支付 (ecpay): a stack with Protocol=ecpay", StackConfig(log_level="CRITICAL"), Demo)
         run_story(

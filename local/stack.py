@@ -76,6 +76,7 @@ class LocalStack:
         self.api: HttpFront | None = None
         self.callback: HttpFront | None = None
         self.resources: Resources | None = None
+        self.merchant_queue_url: str | None = None  # the merchant's subscription to the domain events
         self.session: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -151,7 +152,9 @@ class LocalStack:
         self._wire_runtime()
         for name in FUNCTIONS.values():  # Lambda's init phase: import every handler before serving
             load_handler(name)
+        self._subscribe_merchant()
         self._spawn(self._poll_reconcile_queue, "sqs-poller")
+        self._spawn(self._poll_table_stream, "stream-poller")
         self._spawn(self._sweep_on_schedule, "sweeper-schedule")
         return self
 
@@ -292,6 +295,54 @@ class LocalStack:
                     QueueUrl=self.resources.queue_url,
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
                 )
+
+    def _subscribe_merchant(self) -> None:
+        """What a merchant does with the bus: a rule sending every domain event to its queue."""
+        import json
+
+        from douyin_pay.bundle.domain_events import SOURCE
+
+        assert self.resources is not None
+        sqs, events = self._client("sqs"), self._client("events")
+        self.merchant_queue_url = sqs.create_queue(QueueName=f"{self.resources.event_bus}-merchant")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.merchant_queue_url, AttributeNames=["QueueArn"])
+        bus = self.resources.event_bus
+        events.put_rule(Name="merchant", EventBusName=bus, EventPattern=json.dumps({"source": [SOURCE]}))
+        events.put_targets(
+            Rule="merchant", EventBusName=bus, Targets=[{"Id": "merchant", "Arn": arn["Attributes"]["QueueArn"]}]
+        )
+
+    def _poll_table_stream(self) -> None:
+        """Lambda's DynamoDB stream event source, locally (local/streams.py): every change goes to
+        PublishEventsFunction, which publishes its domain events to the stack's bus."""
+        from .streams import StreamSource
+
+        assert self.resources is not None
+        source = StreamSource(self.session, self.resources.table_name)
+        try:
+            while not self._stop.is_set():
+                try:
+                    delivered = source.poll(lambda event: self.functions.invoke("PublishEventsFunction", event))
+                except Exception as exc:  # noqa: BLE001 - an invocation error: the records are read again
+                    self.invocation_errors.append(exc)
+                    delivered = 0
+                if not delivered:
+                    self._stop.wait(self.config.poll_wait)
+        finally:
+            source.close()
+
+    def merchant_events(self) -> list[dict[str, Any]]:
+        """The domain events that reached the merchant's queue since the last call, in arrival order."""
+        import json
+
+        sqs, out = self._client("sqs"), []
+        while True:
+            got = sqs.receive_message(QueueUrl=self.merchant_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return out
+            for message in got:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.merchant_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _sweep_on_schedule(self) -> None:
         period = self.config.sweep_every / self.config.speed
