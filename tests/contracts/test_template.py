@@ -481,7 +481,12 @@ def test_reconcile_event_source_mapping(sam, cfn):
 
 def test_queues_redrive_visibility_and_retention(cfn):
     queues = resources_of(cfn, "AWS::SQS::Queue")
-    assert set(queues) == {"ReconcileQueue", "ReconcileDeadLetterQueue", "PublishFailureQueue"}
+    assert set(queues) == {
+        "ReconcileQueue",
+        "ReconcileDeadLetterQueue",
+        "PublishFailureQueue",
+        "MerchantWebhookDeadLetterQueue",
+    }
     source = queues["ReconcileQueue"]["Properties"]
     dlq = queues["ReconcileDeadLetterQueue"]["Properties"]
     assert not source.get("FifoQueue")
@@ -519,6 +524,39 @@ def test_domain_events_come_from_the_table_stream(cfn):
     assert cfn["Resources"]["PaymentsEventBus"]["Condition"] == "CreateEventBus"
 
 
+def test_the_optional_merchant_webhook_is_an_api_destination_with_retries_and_a_dead_letter_queue(sam, cfn):
+    webhook = {
+        "MerchantWebhookConnection",
+        "MerchantWebhookDestination",
+        "MerchantWebhookRole",
+        "MerchantWebhookRule",
+        "MerchantWebhookDeadLetterQueue",
+        "MerchantWebhookDeadLetterQueuePolicy",
+        "MerchantWebhookDeadLetterAlarm",
+    }
+    assert {name for name in webhook if cfn["Resources"][name].get("Condition") == "HasMerchantWebhook"} == webhook
+    assert sam["Conditions"]["HasMerchantWebhook"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MerchantWebhookUrl"}, ""]}]}
+    auth = cfn["Resources"]["MerchantWebhookConnection"]["Properties"]["AuthParameters"]["ApiKeyAuthParameters"]
+    assert auth["ApiKeyName"] == {"Ref": "MerchantWebhookAuthHeader"}
+    # The header's value is a dynamic reference into the payment secret: never a parameter or in the template.
+    assert auth["ApiKeyValue"]["Fn::Sub"][0] == "{{resolve:secretsmanager:${Secret}:SecretString:webhook_auth_value}}"
+    (target,) = cfn["Resources"]["MerchantWebhookRule"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["MerchantWebhookDestination", "Arn"]}
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["MerchantWebhookDeadLetterQueue", "Arn"]}}
+    [statement] = cfn["Resources"]["MerchantWebhookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (
+        "events:InvokeApiDestination",
+        {"Fn::GetAtt": ["MerchantWebhookDestination", "Arn"]},
+    )
+    [dlq] = cfn["Resources"]["MerchantWebhookDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert dlq["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["MerchantWebhookRule", "Arn"]}}}
+    url = sam["Parameters"]["MerchantWebhookUrl"]
+    assert url["Default"] == ""
+    assert re.fullmatch(url["AllowedPattern"], "http://example.com/hook") is None
+    assert re.fullmatch(url["AllowedPattern"], "https://example.com/hook")
+
+
 def test_reconcile_knows_its_dead_letter_queue(cfn):
     env = resources_of(cfn, "AWS::Lambda::Function")["ReconcileFunction"]["Properties"]["Environment"]["Variables"]
     assert env["RECONCILE_DLQ_URL"] == {"Ref": "ReconcileDeadLetterQueue"}
@@ -526,7 +564,7 @@ def test_reconcile_knows_its_dead_letter_queue(cfn):
 
 def test_sweeper_runs_every_five_minutes(cfn):
     rules = resources_of(cfn, "AWS::Events::Rule")
-    (rule,) = rules.values()
+    (rule,) = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
     assert rule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
     assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Fn::GetAtt": ["SweeperFunction", "Arn"]}]
     invoke = [
@@ -619,7 +657,8 @@ def test_translation_in_china_region_uses_the_china_partition():
     cn = json.loads(_cfn_json("cn-north-1"))
     text = json.dumps(cn)
     assert [a for a in find_hardcoded_partitions(text) if not a.startswith("arn:aws-cn:")] == []
-    managed = [a for r in resources_of(cn, "AWS::IAM::Role").values() for a in r["Properties"]["ManagedPolicyArns"]]
+    roles = resources_of(cn, "AWS::IAM::Role").values()
+    managed = [a for r in roles for a in r["Properties"].get("ManagedPolicyArns", [])]
     assert managed
     assert all(a.startswith("arn:aws-cn:iam::aws:policy/") for a in managed)
 
