@@ -68,6 +68,13 @@ class Demo:
         self.expect(len(set(ids)) == len(ids), f"an event arrived twice: {changes}")
         self.expect(len(set(changes)) == len(changes), f"a change was announced twice: {changes}")
         self.t.ok(f"the merchant heard {len(ids)} events: one per change, none for the duplicate or the forgeries")
+        webhook = self.stack.webhook
+        if webhook is not None:
+            deadline = time.monotonic() + WAIT
+            while {e["detail"]["event_id"] for e in webhook.received} != set(ids):
+                self.expect(time.monotonic() < deadline, "the webhook did not get the same events as the queue")
+                time.sleep(0.1)
+            self.t.ok(f"the merchant's webhook (an API destination) got the same {len(ids)}, with its auth header")
 
     # -- HTTP helpers ---------------------------------------------------------------------------
 

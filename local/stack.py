@@ -36,6 +36,7 @@ from .gateway import LOOPBACK, HttpFront, api_gateway, function_url
 from .moto_atomic import make_dynamodb_atomic
 from .rsa_keys import new_key, public_pem
 from .trade_sim import TradeSimulator, TradeSimulatorConfig
+from .webhook import WebhookReceiver
 
 REGION = "us-east-1"
 # The https notify_url the platform is given (it insists on https); the simulator delivers it to
@@ -54,6 +55,7 @@ class StackConfig:
     protocol: str = "ecpay"  # the template's Protocol: which protocol new orders use
     refund_audit: str = "manual"  # the template's RefundAuditPolicy
     trade_simulator: dict[str, Any] = field(default_factory=dict)  # extra TradeSimulatorConfig switches
+    webhook: bool = True  # the template's MerchantWebhookUrl set: events also go to a receiver on loopback
 
 
 class LocalStack:
@@ -77,6 +79,9 @@ class LocalStack:
         self.callback: HttpFront | None = None
         self.resources: Resources | None = None
         self.merchant_queue_url: str | None = None  # the merchant's subscription to the domain events
+        self.webhook: WebhookReceiver | None = None  # the merchant's backend outside AWS
+        self.webhook_dlq_url: str | None = None
+        self._webhook_value = secrets.token_hex(16)
         self.session: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -153,6 +158,8 @@ class LocalStack:
         for name in FUNCTIONS.values():  # Lambda's init phase: import every handler before serving
             load_handler(name)
         self._subscribe_merchant()
+        if self.config.webhook:
+            self._start_webhook()
         self._spawn(self._poll_reconcile_queue, "sqs-poller")
         self._spawn(self._poll_table_stream, "stream-poller")
         self._spawn(self._sweep_on_schedule, "sweeper-schedule")
@@ -162,13 +169,9 @@ class LocalStack:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
-        for front in (self.api, self.callback):
-            if front:
-                front.stop()
-        if self.trade_sim:
-            self.trade_sim.stop()
-        if self.sim:
-            self.sim.stop()
+        for part in (self.api, self.callback, self.webhook, self.trade_sim, self.sim):
+            if part:
+                part.stop()
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -203,6 +206,7 @@ class LocalStack:
         client = self.session.client("secretsmanager")
         try:
             value = json.loads(client.get_secret_value(SecretId=self.resources.secret_id)["SecretString"])
+            value["webhook_auth_value"] = self._webhook_value  # what the template's connection reads
             value["trade"] = {
                 "client_secret": self._trade_secret,
                 "private_key": self._app_key,
@@ -311,6 +315,38 @@ class LocalStack:
         events.put_targets(
             Rule="merchant", EventBusName=bus, Targets=[{"Id": "merchant", "Arn": arn["Attributes"]["QueueArn"]}]
         )
+
+    def _start_webhook(self) -> None:
+        """MerchantWebhookUrl, locally: the rule's events go through a queue to an emulated API
+        destination (local/webhook.py), which POSTs them to a receiver with the connection's header."""
+        import json
+
+        from .webhook import ApiDestination, WebhookReceiver, rule_pattern
+
+        assert self.resources is not None
+        header = load_template()["Parameters"]["MerchantWebhookAuthHeader"]["Default"]
+        self.webhook = WebhookReceiver(header, self._webhook_value).start()
+        sqs, events = self._client("sqs"), self._client("events")
+        bus = self.resources.event_bus
+        queue = sqs.create_queue(QueueName=f"{bus}-webhook")["QueueUrl"]
+        dlq = sqs.create_queue(QueueName=f"{bus}-webhook-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="merchant-webhook", EventBusName=bus, EventPattern=json.dumps(rule_pattern()))
+        events.put_targets(Rule="merchant-webhook", EventBusName=bus, Targets=[{"Id": "webhook", "Arn": arn}])
+        self.webhook_dlq_url = dlq
+        destination = ApiDestination(
+            self.session, queue, dlq, self.webhook.url, header, self._webhook_value, clock=self.sim.clock.now
+        )
+
+        def deliver() -> None:
+            try:
+                while not self._stop.is_set():
+                    if not destination.deliver_once():
+                        self._stop.wait(self.config.poll_wait)
+            finally:
+                destination.close()
+
+        self._spawn(deliver, "api-destination")
 
     def _poll_table_stream(self) -> None:
         """Lambda's DynamoDB stream event source, locally (local/streams.py): every change goes to

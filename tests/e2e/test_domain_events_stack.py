@@ -3,6 +3,7 @@ merchant's queue (a rule), under duplicate storms and concurrent identical callb
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -84,3 +85,30 @@ def test_a_failed_publish_is_delivered_on_the_retry(stack, monkeypatch):
     events = events_for(stack, "ev-retry-1", 1, [])
     assert failures["left"] == 0  # the publish did fail, three times
     assert [e["detail-type"] for e in events] == ["Payment Created"]
+
+
+def test_the_webhook_gets_every_event_with_its_header_and_retries_a_failing_endpoint(stack):
+    webhook = stack.webhook
+    webhook.status = 503  # the merchant's endpoint is down for a while
+    create(stack, "ev-hook-1")
+    time.sleep(1.5)
+    assert webhook.received == []
+    webhook.status = 200
+    deadline = time.monotonic() + WAIT
+    while not [e for e in webhook.received if e["detail"]["ref"] == "ev-hook-1"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [event] = [e for e in webhook.received if e["detail"]["ref"] == "ev-hook-1"]
+    assert event["detail-type"] == "Payment Created"
+    assert webhook.refused == 0  # every request carried the connection's header
+
+
+def test_an_event_the_webhook_refuses_goes_to_its_dead_letter_queue(stack):
+    stack.webhook.status = 400  # a client error is not retried
+    create(stack, "ev-hook-2")
+    sqs = stack._client("sqs")
+    deadline = time.monotonic() + WAIT
+    parked: list = []
+    while not parked and time.monotonic() < deadline:
+        parked = sqs.receive_message(QueueUrl=stack.webhook_dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+        time.sleep(0.1)
+    assert [json.loads(m["Body"])["detail"]["ref"] for m in parked] == ["ev-hook-2"]
