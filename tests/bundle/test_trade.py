@@ -224,6 +224,42 @@ class TestRefunds:
         assert status_of(trade_bundle, "refunds", "TR-2")["status"] == "FAILED"
         assert status_of(trade_bundle, "payments", "T-1")["refundable_amount"] == 12800
 
+    def test_a_refund_notice_naming_another_order_is_a_mismatch_never_applied(self, trade_bundle, trade_sim):
+        from local.trade_sim.crypto import callback_message, sign
+        from tests.bundle.conftest import trade_secret
+
+        pay(trade_bundle, create(trade_bundle))
+        trade_bundle.refund("T-1", {"out_refund_no": "TR-5", "refund_amount": 800, "reason": "少发一件"})
+        platform_key = new_rsa_key()  # the platform's key, known to the test: it signs a notice itself
+        trade_sim.rotate_platform_key(platform_key)
+        secrets = trade_bundle.session.client("secretsmanager")
+        secrets.put_secret_value(
+            SecretId=trade_bundle.resources.secret_id,
+            SecretString=json.dumps({"trade": trade_secret(trade_sim, platform_keys=[public_pem(platform_key)])}),
+        )
+        runtime.secrets_provider().clear_cache()
+        refund_no = status_of(trade_bundle, "refunds", "TR-5")["refund_no"]
+        msg = {
+            "app_id": APP_ID,
+            "status": "SUCCESS",
+            "order_id": "motb00000000000000000000099",  # not T-1's platform order
+            "refund_id": refund_no,
+            "out_refund_no": "TR-5",
+            "refund_total_amount": 800,
+            "event_time": int(runtime.now()) * 1000,
+        }
+        body = json.dumps({"version": "3.0", "msg": json.dumps(msg), "type": "refund"}).encode()
+        timestamp, nonce = str(int(runtime.now())), "n0nce0000000000000000000000000000"
+        headers = {
+            "Byte-Timestamp": timestamp,
+            "Byte-Nonce-Str": nonce,
+            "Byte-Signature": sign(platform_key, callback_message(timestamp, nonce, body)),
+        }
+        assert trade_bundle.callback(body, headers=headers)[0] == 200
+        refund = status_of(trade_bundle, "refunds", "TR-5")
+        assert refund["status"] == "PROCESSING"
+        assert [(a["outcome"], a["fields"]) for a in refund["anomalies"]] == [("mismatch", ["order_id"])]
+
     def test_an_unpaid_order_cannot_be_refunded(self, trade_bundle):
         create(trade_bundle)
         status, answer = trade_bundle.refund("T-1", {"out_refund_no": "TR-3", "refund_amount": 1, "reason": "x"})

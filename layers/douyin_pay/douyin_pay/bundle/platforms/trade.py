@@ -276,7 +276,9 @@ class TradePlatform:
             refund_fields(**_refund_arguments(fields, item_order_id="checked-when-sent"))
         except ValidationError as exc:
             raise _in_api_terms(exc) from exc
-        record = {"refund_amount": amount, "reason": raw["reason"], "origin": "merchant"}
+        # The platform's order id is kept on the refund: every notice and query about the refund must
+        # name the same order, or it is a mismatch (never applied).
+        record = {"refund_amount": amount, "reason": raw["reason"], "origin": "merchant", "order_id": order["order_id"]}
         return Submission(Kind.REFUND, ref, fields, record, out_order_no=out_order_no)
 
     def _prepare_settlement(self, body: object, out_order_no: str, callback_url: str) -> Submission:
@@ -370,7 +372,8 @@ class TradePlatform:
                 "refunded_at": refund.refund_at // 1000 if refund.refund_at else None,
                 "platform_message": refund.message,
             }
-            return _observation(kind, ref, status, facts, {"refund_amount": refund.refund_total_amount})
+            expect = {"refund_amount": refund.refund_total_amount, "order_id": refund.order_id or None}
+            return _observation(kind, ref, status, facts, {k: v for k, v in expect.items() if v is not None})
         settlements = client.settle_query(out_settle_no=ref)
         if not settlements:
             raise _Unknown(f"no settlement {ref!r} on the platform")
@@ -427,7 +430,7 @@ class TradePlatform:
                 "is_all_settled": notice.is_all_settled,
                 "platform_message": notice.message,
             }
-            expect = {"refund_amount": notice.refund_total_amount}
+            expect = {"refund_amount": notice.refund_total_amount, "order_id": notice.order_id}
             obs = _observation(Kind.REFUND, ref, status, facts, expect) if status else None
             return VerifiedNotice(**common, target=Target(Kind.REFUND, ref), observation=obs)
         if isinstance(notice, SettleNotice):
@@ -454,7 +457,7 @@ class TradePlatform:
                 reason=reasons[:256],
                 needs_audit=notice.needs_audit,
                 audit_deadline=notice.refund_audit_deadline // 1000 if notice.refund_audit_deadline else None,
-                facts={"refund_no": notice.refund_id},
+                facts={"refund_no": notice.refund_id, "order_id": notice.order_id},
             )
             return VerifiedNotice(**common, target=Target(Kind.REFUND, ref), observation=None, opening=opening)
         # a verified type the bundle has no use for: logged, nothing moves
