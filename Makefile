@@ -1,5 +1,6 @@
 # Set-up is part of every target: on a fresh machine `make test` builds .venv (Python 3.13, pinned
-# dependencies) and then runs the checks. Nothing outside the repository is installed.
+# dependencies) and then runs the checks. Outside the repository it installs only what the SigV4
+# examples' tests run, when missing: Node.js, a JDK and Go from apt (see `toolchains`).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,12 +14,13 @@ STAMP := $(VENV)/.installed
 SAM_VENV ?= .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: help demo dev bench load test lint unit sam-check clean
+.PHONY: help demo dev bench load test lint unit toolchains sam-check clean
 
 help:
 	@echo "make demo   - set up .venv, start the local stack, run a whole payment lifecycle, stop everything"
 	@echo "make dev    - set up .venv and keep the local stack running (prints URLs and curl examples)"
 	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff, pytest, sam validate --lint, sam build"
+	@echo "             (installs Node.js, a JDK and Go from apt first when missing: the SigV4 examples' tests)"
 	@echo "make bench  - import times, AWS calls per operation, latency, callback burst vs Powertools (bench-results/)"
 	@echo "make load   - 20 s bounded load test on the local stack (loopback only)"
 	@echo "make lint   - ruff only"
@@ -48,8 +50,18 @@ load: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-unit: $(STAMP)
+unit: $(STAMP) toolchains
 	$(PY) -m pytest
+
+# The SigV4 examples' tests (examples/sigv4/) run Node.js, Java and Go. Whatever is missing comes from
+# apt, which needs root (CI runs as root); elsewhere make stops and names the package to install.
+APT_INSTALL = if [ "$$(id -u)" != 0 ]; then echo "make: install $(1) (apt-get needs root)" >&2; exit 1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1)
+
+toolchains:
+	@command -v node >/dev/null || { $(call APT_INSTALL,nodejs); }
+	@command -v java >/dev/null && command -v javac >/dev/null || { $(call APT_INSTALL,openjdk-17-jdk-headless); }
+	@command -v go >/dev/null || { $(call APT_INSTALL,golang-go); }
 
 $(SAM_STAMP): requirements-sam.txt constraints-sam.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }
