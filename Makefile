@@ -56,7 +56,8 @@ unit: $(STAMP) toolchains
 # The SigV4 examples' tests (examples/sigv4/) run Node.js, Java and Go. Whatever is missing comes from
 # apt, which needs root (CI runs as root); elsewhere make stops and names the package to install.
 APT_INSTALL = if [ "$$(id -u)" != 0 ]; then echo "make: install $(1) (apt-get needs root)" >&2; exit 1; fi; \
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) \
+	|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1); }
 
 toolchains:
 	@command -v node >/dev/null || { $(call APT_INSTALL,nodejs); }
