@@ -121,6 +121,23 @@ class TestCreate:
         assert trade_bundle.table_items() == []
 
 
+class TestEcpayStack:
+    def test_a_trade_signed_callback_to_a_stack_without_trade_keys_is_401(self, bundle):
+        from tests.bundle.harness import notice_body, payment_msg
+
+        headers = {"Byte-Timestamp": "1764072000", "Byte-Nonce-Str": "n", "Byte-Signature": "c2ln"}
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 100)), headers=headers)
+        assert status == 401
+        assert bundle.table_items() == []
+
+    def test_a_sandbox_stack_refuses_trade_orders_before_writing(self, bundle, monkeypatch):
+        monkeypatch.setenv("DOUYIN_PROTOCOL", "trade")  # the harness's ecpay stack is on sandbox
+        runtime.reset()
+        status, answer = bundle.create_payment(ORDER)
+        assert (status, answer["code"]) == (500, "misconfigured")
+        assert bundle.table_items() == []
+
+
 class TestTradeOnlyStack:
     def test_a_callback_signed_by_no_trade_header_is_401_not_a_misconfiguration(self, trade_bundle, trade_sim):
         from tests.bundle.conftest import trade_secret

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...errors import ConfigurationError, PlatformError, ValidationError
+from ...errors import ConfigurationError, PlatformError, SignatureError, ValidationError
 from ..api import ApiError, checked_ref, request_fields
 from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
@@ -181,12 +181,6 @@ class TradePlatform:
         tokens: TokenSourceFactory,
         clock: Callable[[], float],
     ) -> None:
-        if settings.environment == SANDBOX:
-            # tt.requestOrder has no sandbox (trade-spec §2.2, pitfall 15): a "sandbox" trade order
-            # would be a real one.
-            raise ConfigurationError(
-                "the trade system has no sandbox; deploy trade stacks with PlatformEnvironment=production"
-            )
         self._settings = settings
         self._secret = secret
         self._query_attempts = query_attempts
@@ -197,6 +191,14 @@ class TradePlatform:
 
     def _secrets(self) -> TradeSecrets:
         return TradeSecrets.from_mapping(self._secret())
+
+    def _production_only(self) -> None:
+        """Refuse to sign or call anything from a sandbox stack: tt.requestOrder has no sandbox
+        (trade-spec §2.2, pitfall 15), so a "sandbox" trade order would be a real one."""
+        if self._settings.environment == SANDBOX:
+            raise ConfigurationError(
+                "the trade system has no sandbox; deploy trade stacks with PlatformEnvironment=production"
+            )
 
     # -- create -------------------------------------------------------------------------------
 
@@ -209,6 +211,7 @@ class TradePlatform:
         callback_url: str,
         order: Mapping[str, Any] | None = None,
     ) -> Submission:
+        self._production_only()  # before anything is written
         if kind is Kind.ORDER:
             return self._prepare_order(body, callback_url)
         if kind is Kind.REFUND:
@@ -323,6 +326,7 @@ class TradePlatform:
         """``tt.requestOrder({data, byteAuthorization})``, signed now (the signature ages, §3.3)."""
         if item.get("status") != OrderStatus.CREATED:
             return None
+        self._production_only()
         from ...trade.request_order import sign_request_order
 
         secrets = self._secrets()
@@ -405,7 +409,12 @@ class TradePlatform:
     def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
         from ...trade.notices import parse_callback
 
-        keys = self._secrets().platform_public_keys
+        raw = self._secret()
+        if isinstance(raw, Mapping) and "trade" not in raw:
+            # A stack without trade keys (ecpay only) can verify no trade notice: refused like a
+            # bad signature, not answered as a misconfiguration.
+            raise SignatureError("this stack has no trade-system platform key")
+        keys = TradeSecrets.from_mapping(raw).platform_public_keys
         return self.construct(parse_callback(headers, body, keys, now=self._clock()))
 
     @staticmethod
@@ -479,6 +488,7 @@ class TradePlatform:
         from ...trade.endpoints import PRODUCTION_BASE_URL
         from ...trade.tokens import fetch_client_token
 
+        self._production_only()
         secrets = self._secrets()
         digest = hashlib.sha256(secrets.client_secret.encode()).hexdigest()
         if self._client is None or digest != self._secret_digest:
