@@ -138,6 +138,14 @@ class TestEcpayStack:
         assert bundle.table_items() == []
 
 
+class TestMisconfiguredTradeStack:
+    def test_a_trade_order_without_trade_keys_is_refused_before_writing(self, trade_bundle):
+        trade_bundle.put_secret()  # ecpay keys only
+        status, answer = trade_bundle.create_payment(ORDER)
+        assert (status, answer["code"]) == (500, "misconfigured")
+        assert trade_bundle.table_items() == []
+
+
 class TestTradeOnlyStack:
     def test_a_callback_signed_by_no_trade_header_is_401_not_a_misconfiguration(self, trade_bundle, trade_sim):
         from tests.bundle.conftest import trade_secret

@@ -228,6 +228,7 @@ class TradePlatform:
         for name, value in raw.items():
             _check_text(name, value)
         fields = {**raw, "notify_url": callback_url}
+        self._secrets()  # the keys that sign the answer exist, before the order is written
         try:
             request_order_data(fields)  # every rule of tt.requestOrder's data, before anything is written
         except ValidationError as exc:
