@@ -318,6 +318,16 @@ class TestNoticeTypes:
         assert notice.is_auto_settle is False
         assert notice.out_order_no == "order-1"
 
+    def test_settle_also_reads_the_older_appid_spelling(self):
+        # hardening #10: the older documentation's settle example names the app `appid`.
+        msg = json.dumps({"appid": "tt0001", "cp_settle_no": "s-1", "status": "SUCCESS", "settle_amount": 994})
+        notice = parse_callback(body_of(envelope(msg, type_="settle")), TOKEN)
+        assert isinstance(notice, SettleNotice)
+        assert notice.app_id == "tt0001"
+        without = json.dumps({"cp_settle_no": "s-1", "status": "SUCCESS"})
+        with pytest.raises(MalformedCallbackError):
+            parse_callback(body_of(envelope(without, type_="settle")), TOKEN)
+
     def test_settle_finish(self):
         msg = json.dumps(
             {

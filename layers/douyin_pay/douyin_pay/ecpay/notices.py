@@ -44,6 +44,14 @@ class Notice:
 _str, _amount, _int, _bool = read.as_str, read.as_amount, read.as_int, read.as_bool
 
 
+def _settle_app_id(data: Mapping[str, Any], key: str, fail: read.Fail, *, required: bool = False) -> str:
+    """The settle callback names the app ``app_id``; an older documented example spells it
+    ``appid`` like the payment and refund callbacks (ecpay-spec §6.4): either is read."""
+    if data.get(key) in (None, "") and data.get("appid") not in (None, ""):
+        key = "appid"
+    return read.as_str(data, key, fail, required=required)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PaymentNotice(Notice):
     """``type = payment``: the buyer paid (only successes are notified)."""
@@ -90,7 +98,7 @@ class SettleNotice(Notice):
     """``type = settle``: the result of a settlement you requested (SUCCESS / FAIL)."""
 
     TYPE: ClassVar[str] = "settle"
-    app_id: str = read.wire("app_id", _str, required=True)
+    app_id: str = read.wire("app_id", _settle_app_id, required=True)
     out_settle_no: str = read.wire("cp_settle_no", _str, required=True)
     status: str = read.wire("status", _str, required=True)
     settle_amount: int | None = read.wire("settle_amount", _amount, default=None)
