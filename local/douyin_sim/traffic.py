@@ -32,17 +32,22 @@ class _Armed:
 
 
 class FaultInjector:
-    """Faults armed for the next ``count`` requests of an endpoint, first armed first served."""
+    """Faults armed for the next ``count`` requests of an endpoint, first armed first served.
 
-    def __init__(self) -> None:
+    ``endpoints`` and ``modes``: what may be armed (ecpay's by default; the trade simulator passes
+    its own)."""
+
+    def __init__(self, endpoints: tuple[str, ...] = ENDPOINTS, modes: tuple[str, ...] = FAULT_MODES) -> None:
+        self._endpoints = tuple(endpoints)
+        self._modes = tuple(modes)
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
 
     def arm(self, endpoint: str, mode: str, count: int = 1) -> None:
-        if endpoint != "*" and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; one of {ENDPOINTS} or '*'")
-        if mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r}; one of {FAULT_MODES}")
+        if endpoint != "*" and endpoint not in self._endpoints:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {self._endpoints} or '*'")
+        if mode not in self._modes:
+            raise ValueError(f"unknown fault mode {mode!r}; one of {self._modes}")
         if type(count) is not int or count < 1:
             raise ValueError("count must be a positive integer")
         with self._lock:

@@ -16,7 +16,7 @@ from local.douyin_sim.traffic import RateLimiter
 from . import crypto
 from .api import TradeApi
 from .config import ConfigHolder, TradeSimulatorConfig, public_view
-from .faults import FaultInjector
+from .faults import fault_injector
 from .notifier import Delivery, Notifier
 from .platform import Platform
 from .records import ControlError, Notice
@@ -43,7 +43,7 @@ class TradeSimulator:
         self.api = TradeApi(self._config, self.clock, self.platform)
         # douyin_sim's limiter only reads ``config.get().rate_limits[endpoint]``: it fits unchanged.
         self.limiter = RateLimiter(self._config)  # type: ignore[arg-type]
-        self.faults = FaultInjector()
+        self.faults = fault_injector()
         self._server: TradeHTTPServer | None = None
         self._serve_thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
