@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
 from .. import _fields as read
+from .._callbacks import malformed as _malformed
+from .._callbacks import no_duplicate_keys as _no_duplicate_keys
 from ..errors import ConfigurationError, MalformedCallbackError, SignatureError
 from .settlements import PlatformSettlement, read_settlement
 from .signing import callback_sign
@@ -132,20 +134,6 @@ class SettleFinishNotice(Notice):
 @dataclass(frozen=True, kw_only=True)
 class GenericNotice(Notice):
     """A verified notice of a type this SDK does not model (``withdraw``, ...): kept, not dropped."""
-
-
-def _malformed(key: str, problem: str) -> NoReturn:
-    raise MalformedCallbackError(f"callback msg field {key!r} {problem}", field=key)
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # Two values for one key: which one was signed is ambiguous, so refuse the body.
-            raise MalformedCallbackError(f"callback body repeats field {key!r}", field=key)
-        result[key] = value
-    return result
 
 
 def _reject_float(text: str) -> NoReturn:

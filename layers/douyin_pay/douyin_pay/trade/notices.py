@@ -15,9 +15,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
 from .. import _fields as read
+from .._callbacks import malformed as _malformed
+from .._callbacks import no_duplicate_keys as _no_duplicate_keys
 from ..errors import MalformedCallbackError, SignatureError
 from .items import NO_ITEM_DETAIL, RefundItemDetail, refund_item_detail
 from .signing import platform_keys, rsa_verify
@@ -197,20 +199,6 @@ AnyNotice = PaymentNotice | RefundNotice | PreCreateRefundNotice | SettleNotice 
 _MODELLED: dict[str, type[PaymentNotice | RefundNotice | PreCreateRefundNotice | SettleNotice]] = {
     cls.TYPE: cls for cls in (PaymentNotice, RefundNotice, PreCreateRefundNotice, SettleNotice)
 }
-
-
-def _malformed(key: str, problem: str) -> NoReturn:
-    raise MalformedCallbackError(f"callback msg field {key!r} {problem}", field=key)
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # Two values for one key: which one the sender meant is ambiguous, so refuse the body.
-            raise MalformedCallbackError(f"callback repeats field {key!r}", field=key)
-        result[key] = value
-    return result
 
 
 def _header_name(name: str) -> str:
