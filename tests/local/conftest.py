@@ -43,7 +43,12 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    yield from _serve(Handler, rec)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler], rec: Any) -> Iterator[Any]:
+    """Serve ``handler`` on loopback for one test; ``rec.url`` is where."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     rec.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -105,14 +110,7 @@ def trade_receiver() -> Iterator[TradeReceiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield rec
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    yield from _serve(Handler, rec)
 
 
 @pytest.fixture
