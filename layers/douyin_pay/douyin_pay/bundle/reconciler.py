@@ -93,26 +93,26 @@ class Reconciler:
             return {}, ReconcileResult(ReconcileOutcome.MISSING)
         if is_terminal(item["status"]):
             return item, ReconcileResult(ReconcileOutcome.TERMINAL)
-        if kind is Kind.REFUND and self._audit_by_policy(item):
-            item = self.ctx.store.get(kind, ref) or item
+        if kind is Kind.REFUND and (decided := self._audit_by_policy(item)) is not None:
+            item = decided
             if is_terminal(item["status"]):  # denied
                 return item, ReconcileResult(ReconcileOutcome.MOVED, item["status"])
         return item, None
 
-    def _audit_by_policy(self, item: dict[str, Any]) -> bool:
-        """Apply an automatic audit policy to a refund awaiting the merchant; True if decided."""
+    def _audit_by_policy(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply an automatic audit policy to a refund awaiting the merchant: the refund as it now
+        is, or None if nothing was decided."""
         policy = self.ctx.settings.refund_audit
         audits = Audits(self.ctx)
         if item.get("audit_status") != AuditStatus.PENDING or policy is RefundAudit.MANUAL:
-            return False
+            return None
         if audits.deadline_passed(item):
-            return False  # the platform approved it itself
+            return None  # the platform approved it itself
         try:
             approve = policy is RefundAudit.APPROVE
-            audits.apply(item, approve=approve, deny_message=None if approve else DEFAULT_DENY_MESSAGE)
+            return audits.apply(item, approve=approve, deny_message=None if approve else DEFAULT_DENY_MESSAGE)
         except PlatformError:
-            return False  # asked again at the next step
-        return True
+            return None  # asked again at the next step
 
     def _ask(
         self, item: dict[str, Any], kind: Kind, ref: str, now: int

@@ -81,10 +81,9 @@ class Submissions:
         if kind in platform.needs_order and out_order_no is not None:
             order = self.ctx.store.get(Kind.ORDER, checked_ref(Kind.ORDER, out_order_no))
             if order is not None and protocol_of(order.get("protocol")) is not platform.protocol:
-                platform = self.ctx.platforms.of(order)
-                if kind in platform.needs_order:
-                    return self._create(platform, kind, body, out_order_no)
-                order = None
+                platform = self.ctx.platforms.of(order)  # read once: its adapter prepares with it
+                if kind not in platform.needs_order:
+                    order = None
         submission = platform.prepare(
             kind, body, out_order_no=out_order_no, callback_url=self._callback_url(), order=order
         )
