@@ -5,7 +5,8 @@ token after a 5-minute grace, only the newest two stay valid, and more than 500 
 are refused with 10020 (§9 pitfall 12): so fetch rarely, once for everyone. :func:`fetch_client_token`
 only fetches; caching is a :class:`TokenSource`'s job, so the bundle can share one token across
 Lambdas (DynamoDB) with the same fetch. :class:`InMemoryTokenSource` shares it across the threads of
-one process.
+one process. Both live in :mod:`douyin_pay._tokens`, shared with ecpay's access_token, and are
+re-exported here, where they have always been imported from.
 
 No message or repr here contains the client_secret or a token.
 """
@@ -13,14 +14,16 @@ No message or repr here contains the client_secret or a token.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import _fields as read
 from .._http import DEFAULT_TIMEOUT, check_base_url, check_timeout
+from .._tokens import MIN_REFRESH_MARGIN as MIN_REFRESH_MARGIN
+from .._tokens import REFRESH_MARGIN_SHARE as REFRESH_MARGIN_SHARE
+from .._tokens import InMemoryTokenSource as InMemoryTokenSource
+from .._tokens import TokenSource as TokenSource
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError
 from .endpoints import CLIENT_TOKEN_PATH, PRODUCTION_BASE_URL
 
@@ -28,9 +31,6 @@ if TYPE_CHECKING:
     import requests
 
 RATE_LIMITED = 10020  # more than 500 fetches in 5 minutes (§2.3): retry later
-# Refresh this far ahead of expiry: max(300 s, 10 % of the lifetime) (§2.3 [I]).
-MIN_REFRESH_MARGIN = 300.0
-REFRESH_MARGIN_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,6 @@ class ClientToken:
 
     access_token: str = field(repr=False)
     expires_at: float
-
-
-@runtime_checkable
-class TokenSource(Protocol):
-    """Hands out the current client_token.
-
-    ``stale`` is a token the platform has just rejected: the source refreshes unless it already
-    holds a different one (another caller refreshed meanwhile).
-    """
-
-    def token(self, *, stale: str | None = None) -> str: ...
 
 
 def _unexpected(key: str, problem: str) -> NoReturn:
@@ -122,56 +111,3 @@ def _log_id(payload: dict[str, Any]) -> str | None:
     extra = payload.get("extra")
     log_id = extra.get("logid") if isinstance(extra, dict) else None
     return log_id if isinstance(log_id, str) and log_id else None
-
-
-class InMemoryTokenSource:
-    """A :class:`TokenSource` for one process: caches the token and refreshes it ahead of expiry.
-
-    ``fetch`` returns a new :class:`ClientToken` (typically ``lambda: fetch_client_token(app_id,
-    secret)``). Refreshes are single-flight: however many threads find the token due, one fetches
-    and the rest use its result, because concurrent fetches would invalidate each other (§2.3).
-    """
-
-    def __init__(self, fetch: Callable[[], ClientToken], *, clock: Callable[[], float] = time.time) -> None:
-        if not callable(fetch):
-            raise ConfigurationError("fetch must be a callable returning a ClientToken")
-        self._fetch = fetch
-        self._clock = clock
-        self._lock = threading.Lock()
-        # (token, refresh_at), replaced as one value so a reader without the lock never pairs a new
-        # token with an old deadline.
-        self._cached: tuple[ClientToken, float] | None = None
-
-    def __repr__(self) -> str:  # never show the token
-        cached = self._cached
-        state = "empty" if cached is None else f"expires_at={cached[0].expires_at}"
-        return f"InMemoryTokenSource({state})"
-
-    def _usable(self, stale: str | None) -> str | None:
-        cached = self._cached
-        if cached is None:
-            return None
-        current, refresh_at = cached
-        if current.access_token == stale or self._clock() >= refresh_at:
-            return None
-        return current.access_token
-
-    def token(self, *, stale: str | None = None) -> str:
-        usable = self._usable(stale)
-        if usable is not None:
-            return usable
-        with self._lock:
-            # Another thread may have refreshed while this one waited for the lock.
-            usable = self._usable(stale)
-            if usable is not None:
-                return usable
-            fetched_at = self._clock()
-            fresh = self._fetch()
-            if not isinstance(fresh, ClientToken) or not fresh.access_token:
-                raise ConfigurationError("fetch must return a ClientToken with an access_token")
-            lifetime = max(0.0, fresh.expires_at - fetched_at)
-            margin = max(MIN_REFRESH_MARGIN, REFRESH_MARGIN_SHARE * lifetime)
-            # A token shorter-lived than the margin would be due at once, and every call would fetch
-            # (and invalidate the last one): refresh such a token half-way through its life instead.
-            self._cached = (fresh, fresh.expires_at - min(margin, lifetime / 2))
-            return fresh.access_token
