@@ -1,11 +1,13 @@
 """担保支付 (ecpay v1): MD5 + SALT request signing, SHA1 + token callbacks, the client and its typed
-results (ecpay-spec). Douyin is retiring ecpay for new mini-programs; existing ones keep it.
+results (ecpay-spec), and the access_token the order-sync push carries (:func:`fetch_access_token`).
+Douyin is retiring ecpay for new mini-programs; existing ones keep it.
 
 Importable without boto3 or Powertools; the client (and so ``requests``) loads on first use.
 """
 
 from typing import TYPE_CHECKING
 
+from .access_token import AccessToken, fetch_access_token
 from .notices import (
     AnyNotice,
     AutoSettlement,
@@ -79,6 +81,7 @@ __all__ = [
     "PRODUCTION_BASE_URL",
     "SANDBOX_BASE_URL",
     "UNSIGNED_KEYS",
+    "AccessToken",
     "AnyNotice",
     "AutoSettlement",
     "CpsInfo",
@@ -104,6 +107,7 @@ __all__ = [
     "SettleResult",
     "UnsettleAmountResult",
     "callback_sign",
+    "fetch_access_token",
     "parse_callback",
     "request_sign",
     "verify_callback",
