@@ -40,6 +40,28 @@ def test_every_exported_name_resolves():
         getattr(douyin_pay, name)
 
 
+ORDER_SYNC_PROMISED = [
+    "AccessToken",
+    "fetch_access_token",
+    "SyncStatus",
+    "OrderItem",
+    "OrderDetail",
+    "order_push_fields",
+    "PushResult",
+    "OrderSyncClient",
+]
+
+
+def test_order_sync_names_import_from_ecpay_and_the_top_level():
+    import douyin_pay.ecpay as ecpay
+
+    for name in ORDER_SYNC_PROMISED:
+        assert getattr(ecpay, name) is getattr(douyin_pay, name), name
+    assert set(ORDER_SYNC_PROMISED) <= set(ecpay.__all__)
+    assert callable(ecpay.OrderSyncClient.for_app)
+    assert callable(ecpay.OrderSyncClient.push)
+
+
 def test_client_methods_cover_every_endpoint():
     endpoints = [
         "create_order",

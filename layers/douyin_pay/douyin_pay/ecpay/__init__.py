@@ -1,8 +1,9 @@
 """担保支付 (ecpay v1): MD5 + SALT request signing, SHA1 + token callbacks, the client and its typed
-results (ecpay-spec), and the access_token the order-sync push carries (:func:`fetch_access_token`).
-Douyin is retiring ecpay for new mini-programs; existing ones keep it.
+results (ecpay-spec), and 订单同步 (order sync): the access_token fetch (:func:`fetch_access_token`),
+the push's fields, checked before sending (:func:`order_push_fields`), and its client
+(:class:`OrderSyncClient`). Douyin is retiring ecpay for new mini-programs; existing ones keep it.
 
-Importable without boto3 or Powertools; the client (and so ``requests``) loads on first use.
+Importable without boto3 or Powertools; the clients (and so ``requests``) load on first use.
 """
 
 from typing import TYPE_CHECKING
@@ -19,6 +20,14 @@ from .notices import (
     SettleNotice,
     parse_callback,
     verify_callback,
+)
+from .order_sync import (
+    OrderDetail,
+    OrderItem,
+    OrderSyncClient,
+    PushResult,
+    SyncStatus,
+    order_push_fields,
 )
 from .request_fields import SettlePayee
 from .results import (
@@ -89,11 +98,15 @@ __all__ = [
     "EcpayClient",
     "GenericNotice",
     "Notice",
+    "OrderDetail",
+    "OrderItem",
     "OrderQueryResult",
+    "OrderSyncClient",
     "PaymentInfo",
     "PaymentNotice",
     "PlatformOrderResult",
     "PlatformSettlement",
+    "PushResult",
     "RefundNotice",
     "RefundQueryResult",
     "RefundResult",
@@ -105,9 +118,11 @@ __all__ = [
     "SettlePayeeAmount",
     "SettleQueryResult",
     "SettleResult",
+    "SyncStatus",
     "UnsettleAmountResult",
     "callback_sign",
     "fetch_access_token",
+    "order_push_fields",
     "parse_callback",
     "request_sign",
     "verify_callback",
