@@ -97,6 +97,8 @@ class SimulatorConfig:
     # The mini-program's AppSecret for POST /api/apps/v2/token. Last, with a random default, so
     # that existing constructions (positional app_id, salt, token) keep working.
     app_secret: str = field(repr=False, default_factory=lambda: secrets.token_hex(16))
+    # settle is refused (2010) unless the order's latest pushed order_status is 1 or 4.
+    require_order_sync: bool = True
 
     def __post_init__(self) -> None:
         _check(self)
@@ -122,6 +124,7 @@ RUNTIME_SWITCHES = frozenset(
         "fault_timeout_seconds",
         "allow_external_delivery",
         "seller_uid",
+        "require_order_sync",
     }
 )
 
@@ -131,6 +134,8 @@ def _check(cfg: SimulatorConfig) -> None:
         raise ValueError("app_id, salt and token are required")
     if not isinstance(cfg.app_secret, str) or not cfg.app_secret:
         raise ValueError("app_secret must be a non-empty string")
+    if type(cfg.require_order_sync) is not bool:
+        raise ValueError("require_order_sync must be true or false")
     if cfg.speed < 0:
         raise ValueError("speed must be >= 0")
     if cfg.duplicates < 0:
@@ -229,4 +234,5 @@ def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
         "fault_timeout_seconds": cfg.fault_timeout_seconds,
         "allow_external_delivery": cfg.allow_external_delivery,
         "seller_uid": cfg.seller_uid,
+        "require_order_sync": cfg.require_order_sync,
     }

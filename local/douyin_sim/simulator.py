@@ -28,7 +28,9 @@ class DouyinSimulator:
         self.clock = SimClock(config.speed, config.start_time)
         self.notifier = Notifier(self._config, self.clock, tick=self._tick, next_due=self._next_due)
         self.order_sync = OrderSync(self._config, self.clock)
-        self.platform = Platform(self._config, self.clock, emit=self.notifier.submit)
+        self.platform = Platform(
+            self._config, self.clock, emit=self.notifier.submit, pushed_status=self.order_sync.pushed_status
+        )
         self.api = EcpayApi(self._config, self.platform)
         self.limiter = RateLimiter(self._config)
         self.faults = FaultInjector()
