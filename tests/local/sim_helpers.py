@@ -165,11 +165,11 @@ def item(**overrides: Any) -> dict[str, Any]:
     return {**fields, **overrides}
 
 
-def order_detail(out_order_no: str, status: int, **overrides: Any) -> dict[str, Any]:
+def order_detail(out_order_no: str, order_status: int, **overrides: Any) -> dict[str, Any]:
     fields = {
         "order_id": out_order_no,
         "create_time": int(START * 1000),
-        "status": STATUS_TEXT[status],
+        "status": STATUS_TEXT[order_status],
         "amount": 1,
         "total_price": 12800,
         "detail_url": "pages/order/detail?id=" + out_order_no,
@@ -178,15 +178,15 @@ def order_detail(out_order_no: str, status: int, **overrides: Any) -> dict[str, 
     return {**fields, **overrides}
 
 
-def push_body(access_token: str, out_order_no: str, status: int, update_time: int, **overrides: Any) -> dict[str, Any]:
+def push_body(token: str, out_order_no: str, order_status: int, update_time: int, **overrides: Any) -> dict[str, Any]:
     """A valid push; ``order_detail`` is sent as the JSON string the contract asks for."""
-    detail = json.dumps(order_detail(out_order_no, status), ensure_ascii=False, separators=(",", ":"))
+    detail = json.dumps(order_detail(out_order_no, order_status), ensure_ascii=False, separators=(",", ":"))
     fields = {
-        "access_token": access_token,
+        "access_token": token,
         "app_name": "douyin",
         "open_id": "_000open-id-of-the-buyer",
         "order_type": 0,
-        "order_status": status,
+        "order_status": order_status,
         "update_time": update_time,
         "order_detail": detail,
     }
