@@ -1,7 +1,7 @@
 """Order sync (订单同步): the mini-program access token and the order push, in simulated time.
 
 Two endpoints beside ecpay on the same host, JSON in / JSON out, HTTP 200 for every answer with a
-body, not MD5-signed (the wire contract, /tmp/brief/contract.md at the time of writing):
+body, not MD5-signed (the order-sync wire contract shared with the SDK client and the bundle):
 
 * ``POST /api/apps/v2/token`` ``{"appid", "secret", "grant_type": "client_credential"}`` →
   ``{"err_no", "err_tips", "data": {"access_token", "expires_in": 7200}}``; refusals carry

@@ -146,6 +146,7 @@ def test_command_line_entry_point():
         **os.environ,
         "DOUYIN_SIM_SALT": SALT,
         "DOUYIN_SIM_TOKEN": TOKEN,
+        "DOUYIN_SIM_APP_SECRET": APP_SECRET,
         "PYTHONPATH": os.pathsep.join([str(repo / "layers" / "douyin_pay"), str(repo)]),
     }
     proc = subprocess.Popen(
@@ -162,6 +163,7 @@ def test_command_line_entry_point():
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         client = Client(url)
         assert client.create_order("A1")["err_no"] == 0
+        assert client.access_token()  # the app secret came from the environment
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
