@@ -1,7 +1,8 @@
 """Run the simulator: ``python -m local.douyin_sim --app-id tt… --port 0``.
 
 The SALT and the callback token are read from DOUYIN_SIM_SALT / DOUYIN_SIM_TOKEN, never from the
-command line (argv is visible to every user of the machine).
+command line (argv is visible to every user of the machine). The app secret for the order-sync
+access token is read from DOUYIN_SIM_APP_SECRET; unset, it is random and no token can be fetched.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not salt or not token:
         parser.error("set DOUYIN_SIM_SALT and DOUYIN_SIM_TOKEN in the environment")
 
+    extra = {"app_secret": app_secret} if (app_secret := os.environ.get("DOUYIN_SIM_APP_SECRET")) else {}
     config = SimulatorConfig(
         app_id=args.app_id,
         salt=salt,
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         deliver_to=dict(args.deliver_to),
         duplicates=args.duplicates,
         drop="all" if "all" in args.drop else frozenset(args.drop),
+        **extra,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .config import ENDPOINTS, ConfigHolder
+from .config import ECPAY_ENDPOINTS, ConfigHolder
 from .platform import Platform
 from .signatures import request_sign_matches
 from .validation import ERR_PARAM, RawNumber, Refusal
@@ -51,7 +51,7 @@ class EcpayApi:
 
     def handle(self, endpoint: str, raw: bytes, content_type: str | None) -> dict[str, Any]:
         """The JSON answer of ``POST /api/apps/ecpay/v1/<endpoint>`` (always an err_no envelope)."""
-        if endpoint not in ENDPOINTS:
+        if endpoint not in ECPAY_ENDPOINTS:
             raise KeyError(endpoint)
         try:
             body = decode_body(raw, content_type)

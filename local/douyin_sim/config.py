@@ -8,6 +8,7 @@ atomic (a new frozen snapshot replaces the old one).
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ RETRY_SCHEDULE: tuple[float, ...] = (
 
 # Per-endpoint QPS limits (ecpay-spec §7.1; query_order uses the older, stricter 30 QPS figure as
 # §3.2 advises). create_order has no documented limit, so it is unlimited unless set. The two
-# SKIT/HG-only endpoints are likewise unlimited.
+# SKIT/HG-only endpoints are likewise unlimited, and so are the order-sync pair (the access token
+# and the order push, order_sync.py): no limit is documented for them either.
 DEFAULT_RATE_LIMITS: dict[str, int | None] = {
     "create_order": None,
     "query_order": 30,
@@ -35,9 +37,15 @@ DEFAULT_RATE_LIMITS: dict[str, int | None] = {
     "query_return": 50,
     "unsettle_amount": None,
     "query_platform_order": None,
+    "token": None,
+    "order_push": None,
 }
 
+# Every endpoint the rate limiter and the fault injector know; the ecpay v1 ones (served under
+# /api/apps/ecpay/v1/, signed with the SALT) and the order-sync ones (their own paths, unsigned).
 ENDPOINTS = tuple(DEFAULT_RATE_LIMITS)
+ORDER_SYNC_ENDPOINTS = ("token", "order_push")
+ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in ORDER_SYNC_ENDPOINTS)
 
 # Delay between the event (payment, refund completion, settlement completion) and the first
 # callback attempt, in simulated seconds. "Refund callbacks often arrive 10 s or more late."
@@ -86,13 +94,18 @@ class SimulatorConfig:
     # makes the simulator POST to the internet.
     allow_external_delivery: bool = False
     seller_uid: str = "69438512345678901234"
+    # The mini-program's AppSecret for POST /api/apps/v2/token. Last, with a random default, so
+    # that existing constructions (positional app_id, salt, token) keep working.
+    app_secret: str = field(repr=False, default_factory=lambda: secrets.token_hex(16))
+    # settle is refused (2010) unless the order's latest pushed order_status is 1 or 4.
+    require_order_sync: bool = True
 
     def __post_init__(self) -> None:
         _check(self)
 
 
-# Switches that may change at runtime. Identity (app_id, salt, token, thirdparty_id) and the
-# listening port are fixed for the simulator's life.
+# Switches that may change at runtime. Identity (app_id, salt, token, app_secret, thirdparty_id)
+# and the listening port are fixed for the simulator's life.
 RUNTIME_SWITCHES = frozenset(
     {
         "speed",
@@ -111,6 +124,7 @@ RUNTIME_SWITCHES = frozenset(
         "fault_timeout_seconds",
         "allow_external_delivery",
         "seller_uid",
+        "require_order_sync",
     }
 )
 
@@ -118,6 +132,10 @@ RUNTIME_SWITCHES = frozenset(
 def _check(cfg: SimulatorConfig) -> None:
     if not cfg.app_id or not cfg.salt or not cfg.token:
         raise ValueError("app_id, salt and token are required")
+    if not isinstance(cfg.app_secret, str) or not cfg.app_secret:
+        raise ValueError("app_secret must be a non-empty string")
+    if type(cfg.require_order_sync) is not bool:
+        raise ValueError("require_order_sync must be true or false")
     if cfg.speed < 0:
         raise ValueError("speed must be >= 0")
     if cfg.duplicates < 0:
@@ -196,7 +214,7 @@ class ConfigHolder:
 
 
 def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
-    """The config as JSON, without the SALT and the token."""
+    """The config as JSON, without the SALT, the token and the app secret."""
     return {
         "app_id": cfg.app_id,
         "thirdparty_id": cfg.thirdparty_id,
@@ -216,4 +234,5 @@ def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
         "fault_timeout_seconds": cfg.fault_timeout_seconds,
         "allow_external_delivery": cfg.allow_external_delivery,
         "seller_uid": cfg.seller_uid,
+        "require_order_sync": cfg.require_order_sync,
     }

@@ -17,6 +17,10 @@ Codes where ecpay-spec is silent (§4, §10 Q3) — chosen here, marked [I]:
 * every business-rule refusal (order unpaid or expired, amount exceeded, settlement still
   processing, nothing left to settle, payee not in the settlement ...) → 2010 with a specific
   ``err_tips``, since 2010 is the documented "business-parameter error".
+
+Settlement also depends on order sync (订单同步, order_sync.py): with ``require_order_sync`` on, a
+paid order whose latest pushed order_status is not 1 (paid) or 4 (fulfilled), or that was never
+pushed, is refused with 2010. The platform asks ``pushed_status`` (given by the simulator) for it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from . import validation as v
 from .clock import SimClock
 from .config import ConfigHolder
+from .order_sync import SETTLEABLE_STATUSES
 from .validation import Payee, Refusal
 
 ERR_NOT_FOUND = 2000  # §3.2; reused [I] for any unknown order or settlement
@@ -176,10 +181,18 @@ _NAMESPACES = ("order", "refund", "settle", "return")
 
 
 class Platform:
-    def __init__(self, config: ConfigHolder, clock: SimClock, emit: Callable[[Notice], None]) -> None:
+    def __init__(
+        self,
+        config: ConfigHolder,
+        clock: SimClock,
+        emit: Callable[[Notice], None],
+        pushed_status: Callable[[str], int | None] = lambda _no: None,
+    ) -> None:
         self._config = config
         self._clock = clock
         self._emit = emit
+        # An order's current order-sync status (None = never pushed); called under self._lock.
+        self._pushed_status = pushed_status
         self._lock = threading.RLock()
         self._outbox: list[Notice] = []
         self._seq = 0
@@ -431,6 +444,13 @@ class Platform:
         order = self._order_or_refuse(out_order_no)
         if order.status != "SUCCESS":
             raise Refusal(v.ERR_PARAM, f"原支付单未支付成功,禁止分账 order {out_order_no} is {order.status}")
+        if self._config.get().require_order_sync:
+            pushed = self._pushed_status(out_order_no)
+            if pushed not in SETTLEABLE_STATUSES:
+                shown = "none" if pushed is None else pushed
+                raise Refusal(
+                    v.ERR_PARAM, f"订单同步状态不是已支付/已核销,禁止分账 order {out_order_no} pushed status {shown}"
+                )
         mine = self._settlements_of(out_order_no)
         # §3.5: follow-up settlements only after the previous one completed; ≤50 per order.
         if any(s.status == "PROCESSING" for s in mine):

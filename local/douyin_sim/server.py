@@ -1,8 +1,11 @@
-"""The HTTP layer: ecpay v1 routes and the ``/_sim/`` control routes, loopback only.
+"""The HTTP layer: ecpay v1 routes, the order-sync routes and the ``/_sim/`` control routes,
+loopback only.
 
 ``POST /api/apps/ecpay/v1/<endpoint>`` passes through fault injection, then the rate limiter,
-then the ecpay pipeline (api.py). Any other method on an ecpay path is 405, an unknown path 404
-(Go's plain-text "404 page not found", since the platform is a Go service).
+then the ecpay pipeline (api.py). ``POST /api/apps/v2/token`` (endpoint "token") and
+``POST /api/apps/order/v2/push`` ("order_push") pass through the same two, then order_sync.py.
+Any other method on one of these paths is 405, an unknown path 404 (Go's plain-text "404 page not
+found", since the platform is a Go service).
 
 Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong state):
   POST /_sim/orders/{out_order_no}/pay        {"way": 10}
@@ -13,6 +16,7 @@ Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong 
   POST /_sim/config                           {switch: value, ...}
   POST /_sim/faults                           {"endpoint": "query_order", "mode": "http_500", "count": 1}
   GET  /_sim/state | /_sim/deliveries | /_sim/health
+  GET  /_sim/orders/{out_order_no}/sync           (404 if the order was never pushed)
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .config import ENDPOINTS
+from .config import ECPAY_ENDPOINTS
+from .order_sync import system_error
 from .platform import ControlError
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ECPAY_PREFIX = "/api/apps/ecpay/v1/"
+ORDER_SYNC_PATHS = {"/api/apps/v2/token": "token", "/api/apps/order/v2/push": "order_push"}
 MAX_BODY = 1 << 20
 
 _BAD_GATEWAY_PAGE = (
@@ -142,12 +148,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith(ECPAY_PREFIX):
                 endpoint = path[len(ECPAY_PREFIX) :]
-                if endpoint not in ENDPOINTS:
+                if endpoint not in ECPAY_ENDPOINTS:
                     self._send_text(404, "404 page not found\n")
                 elif method != "POST":
                     self._send_text(405, "405 method not allowed\n")
                 else:
-                    self._ecpay(endpoint)
+                    self._endpoint(endpoint)
+            elif path in ORDER_SYNC_PATHS:
+                if method != "POST":
+                    self._send_text(405, "405 method not allowed\n")
+                else:
+                    self._endpoint(ORDER_SYNC_PATHS[path])
             elif path.startswith("/_sim/"):
                 self._control(method, path)
             else:
@@ -155,31 +166,40 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client went away, or stop() shut the connection down
 
-    # ------------------------------------------------------------------ ecpay
+    # ------------------------------------------------------------------ ecpay and order sync
 
-    def _ecpay(self, endpoint: str) -> None:
+    def _endpoint(self, endpoint: str) -> None:
         raw = self._read_body()
         if raw is None:
             return
         sim = self.server.sim
+        ecpay = endpoint in ECPAY_ENDPOINTS
         mode = sim.faults.take(endpoint)
-        if self._answered_by_fault(mode):
+        if self._answered_by_fault(endpoint, mode):
             return
         if not sim.limiter.allow(endpoint):
-            # §7.1: exceeding the QPS limit answers err_no 1001.
-            self._send_json(200, {"err_no": 1001, "err_tips": "请求过于频繁 rate limit exceeded, retry"})
+            # §7.1: exceeding the QPS limit answers err_no 1001. The order-sync endpoints have no
+            # documented limit (none unless set); over one set by hand they answer their only
+            # retryable code, -1 [I].
+            if ecpay:
+                self._send_json(200, {"err_no": 1001, "err_tips": "请求过于频繁 rate limit exceeded, retry"})
+            else:
+                self._send_json(200, system_error(endpoint, "rate limit exceeded, retry"))
             return
         if mode == "timeout":
             self.server.stopping.wait(sim.config.fault_timeout_seconds)
-        answer = sim.api.handle(endpoint, raw, self.headers.get("Content-Type"))
+        handler = sim.api if ecpay else sim.order_sync
+        answer = handler.handle(endpoint, raw, self.headers.get("Content-Type"))
         if mode == "accept_then_500":
             self._send_text(500, "Internal Server Error\n")
             return
         self._send_json(200, answer)
 
-    def _answered_by_fault(self, mode: str | None) -> bool:
+    def _answered_by_fault(self, endpoint: str, mode: str | None) -> bool:
         """Answer for a fault that never reaches the platform's logic; False if there is none."""
-        if mode == "err_1000":
+        if mode == "err_-1":
+            self._send_json(200, system_error(endpoint))
+        elif mode == "err_1000":
             self._send_json(200, {"err_no": 1000, "err_tips": "系统错误 internal error, retry"})
         elif mode == "err_1001":
             self._send_json(200, {"err_no": 1001, "err_tips": "系统繁忙 busy, retry later"})
@@ -229,6 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, [dataclasses.asdict(d) for d in sim.deliveries()])
         elif parts == ["health"]:
             self._send_json(200, {"ok": True, "now": sim.clock.now()})
+        elif len(parts) == 3 and parts[0] == "orders" and parts[2] == "sync":
+            record = sim.order_sync.record(parts[1])
+            if record is None:
+                self._send_json(404, {"error": f"order {parts[1]} was never pushed"})
+            else:
+                self._send_json(200, record)
         else:
             self._send_json(404, {"error": "no such control route"})
 

@@ -1,4 +1,4 @@
-"""``DouyinSimulator``: wires the clock, platform, notifier and HTTP server together.
+"""``DouyinSimulator``: wires the clock, platform, order sync, notifier and HTTP server together.
 
 Its Python methods mirror the ``/_sim/`` control routes, so tests of other components can drive
 the simulator in-process as well as over HTTP.
@@ -14,19 +14,23 @@ from .api import EcpayApi
 from .clock import SimClock
 from .config import ConfigHolder, SimulatorConfig, public_view
 from .notifier import Delivery, Notifier
-from .platform import Platform
+from .order_sync import OrderSync
+from .platform import ControlError, Platform
 from .server import SimHTTPServer
 from .traffic import FaultInjector, RateLimiter
 
 
 class DouyinSimulator:
-    """A local Douyin ecpay v1 platform. Use as a context manager, or start() / stop()."""
+    """A local Douyin ecpay v1 platform (with order sync). Use as a context manager, or start() / stop()."""
 
     def __init__(self, config: SimulatorConfig) -> None:
         self._config = ConfigHolder(config)
         self.clock = SimClock(config.speed, config.start_time)
         self.notifier = Notifier(self._config, self.clock, tick=self._tick, next_due=self._next_due)
-        self.platform = Platform(self._config, self.clock, emit=self.notifier.submit)
+        self.order_sync = OrderSync(self._config, self.clock)
+        self.platform = Platform(
+            self._config, self.clock, emit=self.notifier.submit, pushed_status=self.order_sync.pushed_status
+        )
         self.api = EcpayApi(self._config, self.platform)
         self.limiter = RateLimiter(self._config)
         self.faults = FaultInjector()
@@ -108,6 +112,13 @@ class DouyinSimulator:
     def complete_settlement(self, out_settle_no: str, status: str = "SUCCESS") -> dict[str, Any]:
         return self.platform.complete_settlement(out_settle_no, status)
 
+    def sync_record(self, out_order_no: str) -> dict[str, Any]:
+        """The order's order-sync record (current status and every accepted push); 404 if none."""
+        record = self.order_sync.record(out_order_no)
+        if record is None:
+            raise ControlError(404, f"order {out_order_no} was never pushed")
+        return record
+
     def advance(self, seconds: float) -> float:
         """Move the simulated clock forward; returns the new simulated time."""
         now = self.clock.advance(seconds)
@@ -132,6 +143,7 @@ class DouyinSimulator:
             "now": self.clock.now(),
             "config": public_view(self._config.get()),
             **self.platform.state(),
+            **self.order_sync.state(),
             "faults": self.faults.pending(),
             "callbacks": self.notifier.status(),
         }

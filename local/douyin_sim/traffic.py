@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .config import ENDPOINTS, ConfigHolder
+from .config import ECPAY_ENDPOINTS, ENDPOINTS, ORDER_SYNC_ENDPOINTS, ConfigHolder
 
 # What each fault mode does to the next request(s) of an endpoint:
 #   err_1000        200 + {"err_no":1000}: internal error, result unknown; the request is NOT applied
 #   err_1001        200 + {"err_no":1001}: busy; not applied
+#   err_-1          200 + the order-sync "-1 系统错误" (token: err_no -1, order_push: err_code -1);
+#                   not applied
 #   http_500/503    a bare HTTP error; not applied
 #   garbage         200, Content-Type application/json, but the body is not JSON; not applied
 #   html            502 with an nginx-style HTML page (a gateway in front of the platform); not applied
@@ -20,8 +22,19 @@ from .config import ENDPOINTS, ConfigHolder
 #                   client has given up, yet the platform did the work
 #   accept_then_500 apply the request, then answer 500: accepted, but the client saw an error
 FAULT_MODES = (
-    "err_1000", "err_1001", "http_500", "http_503", "garbage", "html", "timeout", "accept_then_500",
+    "err_1000", "err_1001", "err_-1", "http_500", "http_503", "garbage", "html", "timeout",
+    "accept_then_500",
 )  # fmt: skip
+
+# Modes that answer one protocol's error code, and the endpoints of that protocol: ecpay's 1000 /
+# 1001 are no answer of the order-sync endpoints, whose only system error is -1, and the other way
+# round. Arming such a mode on another endpoint is refused; one armed on "*" waits for an endpoint
+# it fits. Modes not listed here (HTTP-level ones) fit every endpoint.
+MODE_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
+    "err_1000": ECPAY_ENDPOINTS,
+    "err_1001": ECPAY_ENDPOINTS,
+    "err_-1": ORDER_SYNC_ENDPOINTS,
+}
 
 
 @dataclass
@@ -35,11 +48,17 @@ class FaultInjector:
     """Faults armed for the next ``count`` requests of an endpoint, first armed first served.
 
     ``endpoints`` and ``modes``: what may be armed (ecpay's by default; the trade simulator passes
-    its own)."""
+    its own). ``mode_endpoints``: modes that fit only some endpoints (see MODE_ENDPOINTS)."""
 
-    def __init__(self, endpoints: tuple[str, ...] = ENDPOINTS, modes: tuple[str, ...] = FAULT_MODES) -> None:
+    def __init__(
+        self,
+        endpoints: tuple[str, ...] = ENDPOINTS,
+        modes: tuple[str, ...] = FAULT_MODES,
+        mode_endpoints: Mapping[str, tuple[str, ...]] = MODE_ENDPOINTS,
+    ) -> None:
         self._endpoints = tuple(endpoints)
         self._modes = tuple(modes)
+        self._mode_endpoints = dict(mode_endpoints)
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
 
@@ -48,6 +67,8 @@ class FaultInjector:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of {self._endpoints} or '*'")
         if mode not in self._modes:
             raise ValueError(f"unknown fault mode {mode!r}; one of {self._modes}")
+        if endpoint != "*" and not self._fits(mode, endpoint):
+            raise ValueError(f"fault mode {mode!r} is no answer of {endpoint!r}; it fits {self._mode_endpoints[mode]}")
         if type(count) is not int or count < 1:
             raise ValueError("count must be a positive integer")
         with self._lock:
@@ -56,12 +77,16 @@ class FaultInjector:
     def take(self, endpoint: str) -> str | None:
         with self._lock:
             for armed in self._armed:
-                if armed.endpoint in (endpoint, "*"):
+                if armed.endpoint in (endpoint, "*") and self._fits(armed.mode, endpoint):
                     armed.remaining -= 1
                     if armed.remaining == 0:
                         self._armed.remove(armed)
                     return armed.mode
         return None
+
+    def _fits(self, mode: str, endpoint: str) -> bool:
+        fits = self._mode_endpoints.get(mode)
+        return fits is None or endpoint in fits
 
     def clear(self) -> None:
         with self._lock:

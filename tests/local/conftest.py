@@ -17,7 +17,17 @@ import pytest
 
 from local.douyin_sim import DouyinSimulator, SimulatorConfig
 from local.trade_sim import TradeSimulator, TradeSimulatorConfig
-from tests.local.sim_helpers import APP_ID, CALLBACK_HOST, NOTIFY_URL, SALT, START, TOKEN, Client, Receiver
+from tests.local.sim_helpers import (
+    APP_ID,
+    APP_SECRET,
+    CALLBACK_HOST,
+    NOTIFY_URL,
+    SALT,
+    START,
+    TOKEN,
+    Client,
+    Receiver,
+)
 from tests.local.trade_helpers import APP_ID as TRADE_APP_ID
 from tests.local.trade_helpers import APP_KEY, CLIENT_SECRET, PLATFORM_KEY, Received, TradeClient, public_pem
 from tests.local.trade_helpers import NOTIFY_URL as TRADE_NOTIFY_URL
@@ -67,6 +77,7 @@ def make_sim(receiver: Receiver) -> Iterator[Callable[..., tuple[DouyinSimulator
             "app_id": APP_ID,
             "salt": SALT,
             "token": TOKEN,
+            "app_secret": APP_SECRET,
             "speed": 0,
             "start_time": START,
             "deliver_to": {CALLBACK_HOST: receiver.url},

@@ -1,9 +1,11 @@
 """What the simulator tests share: the test constants, a loopback callback receiver, and a client
-that signs and posts requests the way the SDK does (the fixtures are in conftest.py)."""
+that signs and posts requests the way the SDK does, and pushes order-sync records the way the
+contract says (the fixtures are in conftest.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,11 +19,16 @@ from local.douyin_sim import DouyinSimulator
 APP_ID = "tt07e3715e98c9aac0"
 SALT = "sim-test-salt"
 TOKEN = "sim-test-token"
+APP_SECRET = "sim-test-app-secret"
 PROVIDER = "tta4bad2000001234"
 CALLBACK_HOST = "https://callback.localhost"
 NOTIFY_URL = CALLBACK_HOST + "/douyin/notify"
 START = 1_750_000_000.0  # a fixed simulated start time
 _ORDER = {"total_amount": 100, "subject": "s", "body": "b", "valid_time": 900}
+TOKEN_PATH = "/api/apps/v2/token"
+PUSH_PATH = "/api/apps/order/v2/push"
+# The contract's STATUS_TEXT, written out here rather than taken from the simulator.
+STATUS_TEXT = {0: "待支付", 1: "已支付", 2: "已取消", 4: "已核销", 5: "退款中", 6: "已退款", 8: "退款失败"}
 
 
 # ---------------------------------------------------------------------------- callback receiver
@@ -69,6 +76,8 @@ class Client:
         self.thirdparty_id = thirdparty_id
         self.http = requests.Session()
         self.http.trust_env = False
+        # update_time of the pushes that name none: 13-digit ms, rising, from the simulated start.
+        self._update_times = itertools.count(int(START * 1000))
 
     def body(self, fields: dict[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {"app_id": self.app_id, **fields}
@@ -111,10 +120,88 @@ class Client:
     def control(self, method: str, path: str, body: Any = None) -> requests.Response:
         return self.http.request(method, f"{self.base_url}/_sim/{path}", json=body, timeout=5)
 
+    # ------------------------------------------------------------------ order sync (unsigned JSON)
+
+    def post(self, path: str, body: Any, timeout: float = 5) -> requests.Response:
+        return self.http.post(f"{self.base_url}{path}", json=body, timeout=timeout)
+
+    def token_answer(self, **overrides: Any) -> dict[str, Any]:
+        """POST /api/apps/v2/token; a None override leaves that field out."""
+        body = {"appid": self.app_id, "secret": APP_SECRET, "grant_type": "client_credential", **overrides}
+        response = self.post(TOKEN_PATH, {k: v for k, v in body.items() if v is not None})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def access_token(self) -> str:
+        answer = self.token_answer()
+        assert answer["err_no"] == 0, answer
+        return answer["data"]["access_token"]
+
+    def push(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.post(PUSH_PATH, body)
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"].startswith("application/json")
+        return response.json()
+
+    def push_status(
+        self, out_order_no: str, status: int, *, update_time: int | None = None, access_token: str | None = None
+    ) -> dict[str, Any]:
+        """Push ``status`` for the order as the bundle would (a fresh token unless one is given)."""
+        if update_time is None:
+            update_time = next(self._update_times)
+        body = push_body(access_token or self.access_token(), out_order_no, status, update_time)
+        return self.push(body)
+
+
+def item(**overrides: Any) -> dict[str, Any]:
+    fields = {
+        "item_code": "SKU-1",
+        "img": "https://img.example.com/p/1.png",
+        "title": "测试商品",
+        "sub_title": "测试商品详情",
+        "amount": 1,
+        "price": 12800,
+    }
+    return {**fields, **overrides}
+
+
+def order_detail(out_order_no: str, order_status: int, **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "order_id": out_order_no,
+        "create_time": int(START * 1000),
+        "status": STATUS_TEXT[order_status],
+        "amount": 1,
+        "total_price": 12800,
+        "detail_url": "pages/order/detail?id=" + out_order_no,
+        "item_list": [item()],
+    }
+    return {**fields, **overrides}
+
+
+def push_body(token: str, out_order_no: str, order_status: int, update_time: int, **overrides: Any) -> dict[str, Any]:
+    """A valid push; ``order_detail`` is sent as the JSON string the contract asks for."""
+    detail = json.dumps(order_detail(out_order_no, order_status), ensure_ascii=False, separators=(",", ":"))
+    fields = {
+        "access_token": token,
+        "app_name": "douyin",
+        "open_id": "_000open-id-of-the-buyer",
+        "order_type": 0,
+        "order_status": order_status,
+        "update_time": update_time,
+        "order_detail": detail,
+    }
+    return {**fields, **overrides}
+
 
 def paid_order(sim: DouyinSimulator, client: Client, no: str = "A1", amount: int = 10000) -> dict[str, Any]:
     assert client.create_order(no, total_amount=amount)["err_no"] == 0
     return sim.pay(no)
+
+
+def push_paid(client: Client, no: str = "A1") -> None:
+    """Sync the order as paid (order_status 1), which settle requires (switch require_order_sync)."""
+    answer = client.push_status(no, 1)
+    assert answer["err_code"] == 0, answer
 
 
 def msg_of(body: dict[str, Any]) -> dict[str, Any]:

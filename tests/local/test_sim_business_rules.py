@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from local.douyin_sim.platform import ControlError, rake_of
-from tests.local.sim_helpers import paid_order
+from tests.local.sim_helpers import paid_order, push_paid
 
 # ---------------------------------------------------------------------------- idempotency (§2)
 
@@ -29,7 +29,9 @@ class TestIdempotency:
         again = client.refund("R1", 500, reason="x")
         assert again == first
         assert client.call("query_refund", out_refund_no="R1")["refundInfo"]["refund_amount"] == 100
+        push_paid(client)
         s1 = client.settle("S1")
+        assert s1["err_no"] == 0
         assert client.settle("S1", desc="other") == s1
 
     def test_a_failed_first_request_poisons_the_number(self, sim):
@@ -98,6 +100,7 @@ class TestBusinessRules:
     def test_settle_params_bounded_by_paid_minus_refunded(self, sim):
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
+        push_paid(client)
         client.refund("R1", 300)
 
         def settle(no: str, amount: int) -> dict[str, Any]:
@@ -113,7 +116,8 @@ class TestBusinessRules:
     def test_refund_after_settlement_needs_all_settle(self, sim):
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
-        client.settle("S1")
+        push_paid(client)
+        assert client.settle("S1")["err_no"] == 0
         simulator.advance(3)
         before = client.refund("R1", 100)
         assert before["err_no"] == 2010
@@ -125,8 +129,9 @@ class TestBusinessRules:
     def test_returns_are_bounded_by_the_payee_share(self, sim):
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
+        push_paid(client)
         payees = json.dumps([{"merchant_uid": "m1", "amount": 100}])
-        client.settle("S1", settle_params=payees)
+        assert client.settle("S1", settle_params=payees)["err_no"] == 0
 
         def ret(no: str, amount: int, uid: str = "m1", **extra: Any) -> dict[str, Any]:
             fields = {"out_settle_no": "S1", "return_desc": "d", "merchant_uid": uid, **extra}

@@ -11,7 +11,7 @@ import pytest
 
 from local.douyin_sim import Delivery
 from local.douyin_sim.config import RETRY_SCHEDULE
-from tests.local.sim_helpers import APP_ID, NOTIFY_URL, START, msg_of, paid_order, signature_by_hand
+from tests.local.sim_helpers import APP_ID, NOTIFY_URL, START, msg_of, paid_order, push_paid, signature_by_hand
 
 # ---------------------------------------------------------------------------- callbacks
 
@@ -102,8 +102,9 @@ class TestCallbacks:
         paid_order(simulator, client, amount=10000)
         simulator.advance(1)
         receiver.wait(1)
+        push_paid(client)
         payees = json.dumps([{"merchant_uid": "m1", "amount": 1000}])
-        client.settle("S1", settle_params=payees)
+        assert client.settle("S1", settle_params=payees)["err_no"] == 0
         simulator.advance(3 + 5)
         msg = msg_of(receiver.wait(2)[1])
         assert msg["app_id"] == APP_ID
@@ -121,8 +122,9 @@ class TestCallbacks:
     def test_manual_completion_with_fail(self, make_sim, receiver):
         simulator, client = make_sim(refund_processing_seconds=None, settle_processing_seconds=None)
         paid_order(simulator, client)
+        push_paid(client)
         client.refund("R1", 1)
-        client.settle("S1")
+        assert client.settle("S1")["err_no"] == 0
         simulator.advance(3600)
         assert client.call("query_refund", out_refund_no="R1")["refundInfo"]["refund_status"] == "PROCESSING"
         simulator.complete_refund("R1", "FAIL")

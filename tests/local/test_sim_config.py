@@ -6,13 +6,20 @@ import pytest
 
 from local.douyin_sim import SimulatorConfig
 from local.douyin_sim.clock import SimClock
-from tests.local.sim_helpers import APP_ID, SALT, TOKEN
+from tests.local.sim_helpers import APP_ID, APP_SECRET, SALT, TOKEN
 
 
 def test_secrets_stay_out_of_repr():
-    text = repr(SimulatorConfig(APP_ID, SALT, TOKEN))
+    text = repr(SimulatorConfig(APP_ID, SALT, TOKEN, app_secret=APP_SECRET))
     assert SALT not in text
     assert TOKEN not in text
+    assert APP_SECRET not in text
+
+
+def test_app_secret_defaults_to_a_random_one():
+    first, second = SimulatorConfig(APP_ID, SALT, TOKEN), SimulatorConfig(APP_ID, SALT, TOKEN)
+    assert len(first.app_secret) >= 32
+    assert first.app_secret != second.app_secret
 
 
 def test_config_rejects_nonsense():
@@ -22,6 +29,10 @@ def test_config_rejects_nonsense():
         SimulatorConfig(APP_ID, SALT, TOKEN, drop=frozenset({"lunch"}))
     with pytest.raises(ValueError, match="rate limit"):
         SimulatorConfig(APP_ID, SALT, TOKEN, rate_limits={"query_order": 0})
+    with pytest.raises(ValueError, match="app_secret"):
+        SimulatorConfig(APP_ID, SALT, TOKEN, app_secret="")
+    with pytest.raises(ValueError, match="require_order_sync"):
+        SimulatorConfig(APP_ID, SALT, TOKEN, require_order_sync=1)  # type: ignore[arg-type]
 
 
 class TestClock:

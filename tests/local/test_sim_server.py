@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from local.douyin_sim import DouyinSimulator, SimulatorConfig
-from tests.local.sim_helpers import APP_ID, CALLBACK_HOST, SALT, START, TOKEN, Client
+from tests.local.sim_helpers import APP_ID, APP_SECRET, CALLBACK_HOST, SALT, START, TOKEN, Client, push_paid
 
 # ---------------------------------------------------------------------------- HTTP surface
 
@@ -47,7 +47,8 @@ class TestHttpSurface:
         assert "token" not in config
         assert client.control("POST", "config", {"salt": "x"}).status_code == 400
         client.refund("R1", 1)
-        client.settle("S1")
+        push_paid(client)
+        assert client.settle("S1")["err_no"] == 0
         assert client.control("POST", "refunds/R1/complete", {"status": "SUCCESS"}).status_code == 200
         assert client.control("POST", "refunds/R1/complete", {"status": "SUCCESS"}).status_code == 409
         assert client.control("POST", "settlements/S1/complete", {"status": "FAIL"}).status_code == 200
@@ -65,6 +66,7 @@ class TestHttpSurface:
         assert state["settlements"]["S1"]["status"] == "FAIL"
         assert SALT not in json.dumps(state, ensure_ascii=False)
         assert TOKEN not in json.dumps(state)
+        assert APP_SECRET not in json.dumps(state)
         deliveries = client.control("GET", "deliveries").json()
         assert {d["type"] for d in deliveries} == {"payment", "refund", "settle"}
         assert set(deliveries[0]) >= {"type", "url", "body", "http_status", "attempt", "sim_time"}
@@ -144,6 +146,7 @@ def test_command_line_entry_point():
         **os.environ,
         "DOUYIN_SIM_SALT": SALT,
         "DOUYIN_SIM_TOKEN": TOKEN,
+        "DOUYIN_SIM_APP_SECRET": APP_SECRET,
         "PYTHONPATH": os.pathsep.join([str(repo / "layers" / "douyin_pay"), str(repo)]),
     }
     proc = subprocess.Popen(
@@ -160,6 +163,7 @@ def test_command_line_entry_point():
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         client = Client(url)
         assert client.create_order("A1")["err_no"] == 0
+        assert client.access_token()  # the app secret came from the environment
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.local.sim_helpers import START, paid_order
+from tests.local.sim_helpers import START, paid_order, push_paid
 
 # ---------------------------------------------------------------------------- success shapes
 
@@ -71,6 +71,7 @@ class TestShapes:
         assert done["refund_status"] == "SUCCESS"
         assert done["refunded_at"] == int(START + 3)
 
+        push_paid(client)
         payees = json.dumps([{"merchant_uid": "696458350318359362", "amount": 600}])
         settle = client.settle("S1", desc="分账", settle_params=payees)
         assert set(settle) == {"err_no", "err_tips", "settle_no"}
