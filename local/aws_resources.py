@@ -41,6 +41,9 @@ class Resources:
     dlq_arn: str
     secret_id: str
     event_bus: str = ""  # the domain events' bus (the template's PaymentsEventBus)
+    order_sync_queue_url: str = ""  # ecpay order sync: the rule's target (the template's OrderSyncQueue)
+    order_sync_queue_arn: str = ""
+    order_sync_dlq_url: str = ""
 
 
 def create_table(dynamodb: Any, name: str) -> None:
@@ -75,31 +78,38 @@ def _queue_attributes(props: dict[str, Any], arns: dict[str, str]) -> dict[str, 
     return attributes
 
 
-def create_queues(sqs: Any, prefix: str) -> tuple[str, str, str, str]:
-    """(queue_url, queue_arn, dlq_url, dlq_arn), the DLQ first because the queue's redrive names it."""
+def create_queues(
+    sqs: Any, prefix: str, logical_ids: tuple[str, str] = ("ReconcileDeadLetterQueue", "ReconcileQueue")
+) -> tuple[str, str, str, str]:
+    """(queue_url, queue_arn, dlq_url, dlq_arn) of a queue and its DLQ, named (DLQ, queue) as in the
+    template; the DLQ first because the queue's redrive names it."""
     arns: dict[str, str] = {}
     urls: dict[str, str] = {}
-    for logical_id in ("ReconcileDeadLetterQueue", "ReconcileQueue"):
+    dlq_id, queue_id = logical_ids
+    for logical_id in logical_ids:
         props = resource(logical_id)["Properties"]
         url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=_queue_attributes(props, arns))[
             "QueueUrl"
         ]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         urls[logical_id], arns[logical_id] = url, arn
-    return (
-        urls["ReconcileQueue"],
-        arns["ReconcileQueue"],
-        urls["ReconcileDeadLetterQueue"],
-        arns["ReconcileDeadLetterQueue"],
-    )
+    return urls[queue_id], arns[queue_id], urls[dlq_id], arns[dlq_id]
 
 
 def create_secret(
-    secretsmanager: Any, name: str, salt: str, tokens: list[str], trade: dict[str, Any] | None = None
+    secretsmanager: Any,
+    name: str,
+    salt: str,
+    tokens: list[str],
+    trade: dict[str, Any] | None = None,
+    app_secret: str | None = None,
 ) -> str:
-    """The payment secret in the shape the template documents: ``{"salt", "tokens"}`` for ecpay, and
+    """The payment secret in the shape the template documents: ``{"salt", "tokens", "app_secret"}``
+    for ecpay (app_secret: the mini-program's AppSecret, for order sync), and
     ``{"trade": {"client_secret", "private_key", "key_version", "platform_public_keys"}}``."""
     value: dict[str, Any] = {"salt": salt, "tokens": tokens}
+    if app_secret:
+        value["app_secret"] = app_secret
     if trade:
         value["trade"] = trade
     response = secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
@@ -107,7 +117,13 @@ def create_secret(
 
 
 def provision(
-    session: Any, *, prefix: str, salt: str, tokens: list[str], trade: dict[str, Any] | None = None
+    session: Any,
+    *,
+    prefix: str,
+    salt: str,
+    tokens: list[str],
+    trade: dict[str, Any] | None = None,
+    app_secret: str | None = None,
 ) -> Resources:
     """Create every stateful resource the functions need, in the emulator ``session`` points at."""
     clients = {name: session.client(name) for name in ("dynamodb", "sqs", "secretsmanager", "events")}
@@ -115,12 +131,23 @@ def provision(
         table = f"{prefix}-PaymentsTable"
         create_table(clients["dynamodb"], table)
         queue_url, queue_arn, dlq_url, dlq_arn = create_queues(clients["sqs"], prefix)
-        secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens, trade)
+        secret = create_secret(clients["secretsmanager"], f"{prefix}/payment-secret", salt, tokens, trade, app_secret)
         bus = clients["events"].create_event_bus(Name=f"{prefix}-payments")["EventBusArn"].rsplit("/", 1)[-1]
+        sync_url, sync_arn, sync_dlq_url, _ = create_queues(
+            clients["sqs"], prefix, ("OrderSyncDeadLetterQueue", "OrderSyncQueue")
+        )
+        subscribe(clients["events"], bus, "OrderSyncRule", sync_arn)
     finally:
         for client in clients.values():
             client.close()  # no pooled connection may outlive the emulator
-    return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret, bus)
+    return Resources(table, queue_url, queue_arn, dlq_url, dlq_arn, secret, bus, sync_url, sync_arn, sync_dlq_url)
+
+
+def subscribe(events: Any, bus: str, rule_id: str, target_arn: str) -> None:
+    """The template's rule ``rule_id`` (its own event pattern) on ``bus``, targeting ``target_arn``."""
+    props = resource(rule_id)["Properties"]
+    events.put_rule(Name=rule_id, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
+    events.put_targets(Rule=rule_id, EventBusName=bus, Targets=[{"Id": rule_id, "Arn": target_arn}])
 
 
 FUNCTIONS = {
@@ -132,6 +159,7 @@ FUNCTIONS = {
     "ReconcileFunction": "reconcile",
     "SweeperFunction": "sweeper",
     "PublishEventsFunction": "publish_events",
+    "SyncOrdersFunction": "sync_orders",
 }
 
 
@@ -147,6 +175,7 @@ def function_environment(
     protocol: str = "ecpay",
     refund_audit: str = "manual",
     trade_base_url: str = "",
+    order_sync: str = "on",
 ) -> dict[str, str]:
     """The environment the template gives ``logical_id``, with references resolved locally.
 
@@ -166,6 +195,8 @@ def function_environment(
         "PlatformEnvironment": "production" if protocol == "trade" else "sandbox",
         "Protocol": protocol,
         "RefundAuditPolicy": refund_audit,
+        "OrderSync": order_sync,
+        "OrderSyncQueue": resources.order_sync_queue_url,
         "ReconcileQueue": resources.queue_url,
         "ReconcileDeadLetterQueue": resources.dlq_url,
         "LogLevel": log_level,

@@ -37,6 +37,15 @@ class Timeline:
         self.say(text, "✓")
 
 
+TEXT = {0: "待支付", 1: "已支付", 2: "已取消", 4: "已核销", 5: "退款中", 6: "已退款", 8: "退款失败"}
+# What order sync needs of an ecpay order (the buyer, from code2Session; how the order is shown).
+SYNC_FIELDS = {
+    "open_id": "_000Nk6QrtXaHrXIBTKnVA8lwKPp9O2-3G0y",
+    "image_url": "https://cdn.example.com/latte.png",
+    "order_entry_path": "pages/order/detail",
+}
+
+
 class Demo:
     """The ecpay story (a stack whose Protocol is ecpay)."""
 
@@ -97,6 +106,20 @@ class Demo:
             time.sleep(0.1)
         raise Failed(f"{what}: still {body.get('status')} after {WAIT:.0f} s, expected {status}")
 
+    def synced(self, no: str, *statuses: int) -> None:
+        """Wait until the simulator's order center got these pushes for the order (the latest last),
+        and show them: order sync (订单同步) consumes the same domain events."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            record = self.stack.sim.state()["order_sync"].get(no) or {"pushes": []}
+            got = [p["order_status"] for p in record["pushes"]]
+            if got[-len(statuses) :] == list(statuses) and record.get("status") == statuses[-1]:
+                break
+            self.expect(time.monotonic() < deadline, f"order center of {no}: pushes {got}, expected … {statuses}")
+            time.sleep(0.1)
+        texts = " → ".join(f"{s} {TEXT[s]}" for s in statuses)
+        self.t.say(f"  ↳ Douyin's order center (订单同步): {texts}")
+
     def expect(self, condition: bool, message: str) -> None:
         if not condition:
             raise Failed(message)
@@ -116,13 +139,20 @@ class Demo:
 
     def run(self) -> None:
         t = self.t
-        order = {"out_order_no": "demo-0001", "total_amount": 12800, "subject": "拿铁咖啡", "body": "拿铁 大杯 ×1"}
+        order = {
+            "out_order_no": "demo-0001",
+            "total_amount": 12800,
+            "subject": "拿铁咖啡",
+            "body": "拿铁 大杯 ×1",
+            **SYNC_FIELDS,
+        }
         status, body = self.post("/payments", order)
         self.expect(status == 201 and body["status"] == "CREATED", f"create answered {status} {body}")
         t.ok(
             f"POST /payments demo-0001 12800 fen → 201 CREATED, order_token for tt.pay ({len(body['order_token'])}"
             " chars)"
         )
+        self.synced("demo-0001", 0)
 
         self.http.post(f"{self.sim}/_sim/orders/demo-0001/pay", json={"way": 10}, timeout=10).raise_for_status()
         t.say("the user pays in the app (tt.pay, Douyin Pay)")
@@ -130,29 +160,9 @@ class Demo:
         self.expect(bool(self.deliveries("payment", "cp_orderno", "demo-0001")), "no payment callback was delivered")
         t.ok(f"payment callback verified and applied → PAID (way {paid['way']})")
         self.heard(("Payment Created", "demo-0001"), ("Payment Paid", "demo-0001"))
+        self.synced("demo-0001", 0, 1)
 
-        status, body = self.post(
-            "/payments/demo-0001/refunds",
-            {"out_refund_no": "demo-r-0001", "refund_amount": 3000, "reason": "顾客取消一杯"},
-        )
-        self.expect(status == 201 and body["status"] == "PROCESSING", f"refund answered {status} {body}")
-        accepted_at = self.stack.sim.clock.now()
-        t.ok("POST …/refunds 3000 fen → 201 PROCESSING (reserved on the order: 9800 left to refund)")
-        self.wait_for("/refunds/demo-r-0001", "SUCCEEDED", "refund")
-        [delivery] = self.deliveries("refund", "cp_refundno", "demo-r-0001")[:1] or [None]
-        self.expect(delivery is not None, "the refund succeeded without its callback")
-        t.ok(
-            f"refund callback arrived {delivery.sim_time - accepted_at:.0f} s (simulated) after acceptance → SUCCEEDED"
-        )
-
-        status, body = self.post(
-            "/payments/demo-0001/settlements", {"out_settle_no": "demo-s-0001", "settle_desc": "订单结算"}
-        )
-        self.expect(status == 201, f"settle answered {status} {body}")
-        t.ok("POST …/settlements → 201 PROCESSING")
-        settled = self.wait_for("/settlements/demo-s-0001", "SUCCEEDED", "settlement")
-        t.ok(f"settle callback → SUCCEEDED ({settled['settle_amount']} fen settled, fee {settled['rake']} fen)")
-        self.heard(("Refund Succeeded", "demo-r-0001"), ("Settlement Succeeded", "demo-s-0001"))
+        self.refund_fulfil_settle()
 
         self.http.post(f"{self.sim}/_sim/config", json={"drop": ["payment"]}, timeout=10).raise_for_status()
         t.say("the platform now loses payment callbacks")
@@ -203,7 +213,43 @@ class Demo:
             "the duplicate changed something",
         )
         t.ok("the first payment callback sent again → 200 success, nothing changed")
+        fetches = self.stack.sim.state()["access_tokens"]["fetches"]
+        t.ok(f"order sync fetched {fetches} access_token for all its pushes (shared through the table)")
         self.heard_once_each()
+
+    def refund_fulfil_settle(self) -> None:
+        """A part refund, then fulfilment (核销), then settlement: each shown in the order center."""
+        t = self.t
+        status, body = self.post(
+            "/payments/demo-0001/refunds",
+            {"out_refund_no": "demo-r-0001", "refund_amount": 3000, "reason": "顾客取消一杯"},
+        )
+        self.expect(status == 201 and body["status"] == "PROCESSING", f"refund answered {status} {body}")
+        accepted_at = self.stack.sim.clock.now()
+        t.ok("POST …/refunds 3000 fen → 201 PROCESSING (reserved on the order: 9800 left to refund)")
+        self.wait_for("/refunds/demo-r-0001", "SUCCEEDED", "refund")
+        [delivery] = self.deliveries("refund", "cp_refundno", "demo-r-0001")[:1] or [None]
+        self.expect(delivery is not None, "the refund succeeded without its callback")
+        t.ok(
+            f"refund callback arrived {delivery.sim_time - accepted_at:.0f} s (simulated) after acceptance → SUCCEEDED"
+        )
+        self.synced("demo-0001", 5, 6, 1)
+        t.say("  (money is left on the order, so it is shown paid again: settlement needs 已支付 or 已核销)")
+
+        status, body = self.post("/payments/demo-0001/fulfilment", {})
+        self.expect(status == 201 and body.get("fulfilled_at"), f"fulfilment answered {status} {body}")
+        t.ok("POST …/fulfilment (核销) → 201, recorded once")
+        self.heard(("Payment Fulfilled", "demo-0001"))
+        self.synced("demo-0001", 4)
+
+        status, body = self.post(
+            "/payments/demo-0001/settlements", {"out_settle_no": "demo-s-0001", "settle_desc": "订单结算"}
+        )
+        self.expect(status == 201, f"settle answered {status} {body}")
+        t.ok("POST …/settlements → 201 PROCESSING (the order center shows 已核销: the platform settles it)")
+        settled = self.wait_for("/settlements/demo-s-0001", "SUCCEEDED", "settlement")
+        t.ok(f"settle callback → SUCCEEDED ({settled['settle_amount']} fen settled, fee {settled['rake']} fen)")
+        self.heard(("Refund Succeeded", "demo-r-0001"), ("Settlement Succeeded", "demo-s-0001"))
 
 
 TRADE_ORDER = {

@@ -56,6 +56,7 @@ class StackConfig:
     refund_audit: str = "manual"  # the template's RefundAuditPolicy
     trade_simulator: dict[str, Any] = field(default_factory=dict)  # extra TradeSimulatorConfig switches
     webhook: bool = True  # the template's MerchantWebhookUrl set: events also go to a receiver on loopback
+    order_sync: str = "on"  # the template's OrderSync: push ecpay orders' statuses to the simulator
 
 
 class LocalStack:
@@ -65,6 +66,7 @@ class LocalStack:
         self._salt = secrets.token_hex(16)
         self._token = secrets.token_hex(16)
         self._trade_secret = secrets.token_hex(16)
+        self._app_secret = secrets.token_hex(16)  # the mini-program's AppSecret (order sync's access_token)
         self._app_key = new_key()  # the team's RSA-2048 app key; its public half is "uploaded"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -111,7 +113,9 @@ class LocalStack:
 
         self.session = boto3.Session(region_name=REGION)
         prefix = f"local-{secrets.token_hex(3)}"
-        self.resources = provision(self.session, prefix=prefix, salt=self._salt, tokens=[self._token], trade=None)
+        self.resources = provision(
+            self.session, prefix=prefix, salt=self._salt, tokens=[self._token], trade=None, app_secret=self._app_secret
+        )
 
         self.callback = function_url(self.functions).start()
         self.api = api_gateway(self.functions).start()
@@ -119,6 +123,7 @@ class LocalStack:
             self.config.app_id,
             self._salt,
             self._token,
+            app_secret=self._app_secret,
             speed=self.config.speed,
             deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
             **self.config.simulator,
@@ -150,6 +155,7 @@ class LocalStack:
                     protocol=self.config.protocol,
                     refund_audit=self.config.refund_audit,
                     trade_base_url=self.trade_sim.base_url,
+                    order_sync=self.config.order_sync,
                 )
             )
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would drown the demo's timeline
@@ -160,7 +166,9 @@ class LocalStack:
         self._subscribe_merchant()
         if self.config.webhook:
             self._start_webhook()
-        self._spawn(self._poll_reconcile_queue, "sqs-poller")
+        self._spawn(lambda: self._poll_queue("ReconcileFunction", "ReconcileQueue"), "sqs-poller")
+        if self.config.order_sync == "on":
+            self._spawn(lambda: self._poll_queue("SyncOrdersFunction", "OrderSyncQueue"), "order-sync-poller")
         self._spawn(self._poll_table_stream, "stream-poller")
         self._spawn(self._sweep_on_schedule, "sweeper-schedule")
         return self
@@ -246,6 +254,8 @@ class LocalStack:
             for entry in params.get("Entries", []):
                 if "DelaySeconds" in entry:
                     entry["DelaySeconds"] = math.ceil(entry["DelaySeconds"] / speed)
+            if "VisibilityTimeout" in params:  # a consumer's own backoff (ChangeMessageVisibility)
+                params["VisibilityTimeout"] = math.ceil(params["VisibilityTimeout"] / speed)
 
         runtime.aws_client("sqs").meta.events.register("before-parameter-build.sqs", compress_delays)
 
@@ -262,19 +272,24 @@ class LocalStack:
 
     # -- event sources --------------------------------------------------------------------------
 
-    def _poll_reconcile_queue(self) -> None:
+    def _poll_queue(self, function: str, queue_id: str) -> None:
         """Lambda's SQS event source mapping, locally: receive a batch, invoke, delete what
-        succeeded; failed records reappear after the visibility timeout and, after
-        maxReceiveCount receives, SQS itself moves them to the DLQ (moto implements redrive)."""
+        succeeded; failed records reappear after the visibility timeout (or the one the function
+        set) and, after maxReceiveCount receives, SQS itself moves them to the DLQ (moto implements
+        redrive)."""
         assert self.resources is not None
-        sqs = self._clients["sqs-poller"] = self.session.client("sqs")  # its own connection pool
-        queue = resource("ReconcileQueue")["Properties"]
+        url, arn = {
+            "ReconcileQueue": (self.resources.queue_url, self.resources.queue_arn),
+            "OrderSyncQueue": (self.resources.order_sync_queue_url, self.resources.order_sync_queue_arn),
+        }[queue_id]
+        sqs = self._clients[f"poller-{queue_id}"] = self.session.client("sqs")  # its own connection pool
+        queue = resource(queue_id)["Properties"]
         visibility = max(1, math.ceil(int(queue["VisibilityTimeout"]) / self.config.speed))
-        events = (load_template()["Resources"]["ReconcileFunction"]["Properties"]["Events"]).values()
+        events = (load_template()["Resources"][function]["Properties"]["Events"]).values()
         batch_size = next(e["Properties"].get("BatchSize", 10) for e in events if e["Type"] == "SQS")
         while not self._stop.is_set():
             got = sqs.receive_message(
-                QueueUrl=self.resources.queue_url,
+                QueueUrl=url,
                 MaxNumberOfMessages=batch_size,
                 VisibilityTimeout=visibility,
                 WaitTimeSeconds=0,
@@ -286,9 +301,7 @@ class LocalStack:
                 self._stop.wait(self.config.poll_wait)
                 continue
             try:
-                answer = self.functions.invoke(
-                    "ReconcileFunction", sqs_event(messages, queue_arn=self.resources.queue_arn)
-                )
+                answer = self.functions.invoke(function, sqs_event(messages, queue_arn=arn))
                 failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
             except Exception as exc:  # noqa: BLE001 - an invocation error returns the whole batch, as in Lambda
                 self.invocation_errors.append(exc)
@@ -296,7 +309,7 @@ class LocalStack:
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:
                 sqs.delete_message_batch(
-                    QueueUrl=self.resources.queue_url,
+                    QueueUrl=url,
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
                 )
 
@@ -454,7 +467,9 @@ Local stack is up (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans
 
 Create a payment:
   curl -s -X POST {api}/payments -H 'content-type: application/json' \\
-    -d '{{"out_order_no":"dev-0001","total_amount":12800,"subject":"拿铁咖啡","body":"拿铁 大杯"}}'
+    -d '{{"out_order_no":"dev-0001","total_amount":12800,"subject":"拿铁咖啡","body":"拿铁 大杯","open_id":"_000dev-buyer","image_url":"https://cdn.example.com/latte.png","order_entry_path":"pages/order/detail?id=dev-0001"}}'
+  (open_id, image_url, order_entry_path: order sync (订单同步) pushes every change to the simulator's
+  order center, and a settlement waits until it shows 已支付 or 已核销)
 Play the user paying in the app (tt.pay), then read the order (the callback makes it PAID):
   curl -s -X POST {sim}/_sim/orders/dev-0001/pay -d '{{"way":10}}'
   curl -s {api}/payments/dev-0001
@@ -463,6 +478,9 @@ Refund part of it, then read the refund (its callback comes ~12 s later in simul
   curl -s -X POST {api}/payments/dev-0001/refunds -H 'content-type: application/json' \\
     -d '{{"out_refund_no":"dev-r-0001","refund_amount":3000,"reason":"顾客取消一杯"}}'
   curl -s {api}/refunds/dev-r-0001
+See what Douyin's order center was told, and mark the order fulfilled (核销):
+  curl -s {sim}/_sim/orders/dev-0001/sync
+  curl -s -X POST {api}/payments/dev-0001/fulfilment
 Settle it, then read the settlement:
   curl -s -X POST {api}/payments/dev-0001/settlements -H 'content-type: application/json' \\
     -d '{{"out_settle_no":"dev-s-0001","settle_desc":"订单结算"}}'

@@ -24,6 +24,7 @@ for entry in (REPO, REPO / "layers" / "douyin_pay"):
 from douyin_pay.bundle.domain_events import (  # noqa: E402
     ANOMALY,
     AUDIT_EVENTS,
+    FULFILMENT,
     SCHEMA_VERSION,
     SOURCE,
     STATUS_EVENTS,
@@ -101,6 +102,13 @@ def generate() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for (kind, status), detail_type in STATUS_EVENTS.items():
         out[file_name(detail_type)] = schema(detail_type, [kind], status, f"The {kind.value} became {status}.")
+    out[file_name(FULFILMENT)] = schema(
+        FULFILMENT,
+        [Kind.ORDER],
+        "PAID",
+        "The merchant recorded that a paid order was fulfilled (核销); its status stays PAID and the order's "
+        "fulfilled_at is set.",
+    )
     for decision, detail_type in AUDIT_EVENTS.items():
         out[file_name(detail_type)] = schema(
             detail_type, [Kind.REFUND], None, f"The merchant's audit of a refund a user asked for: {decision}."

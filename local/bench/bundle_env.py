@@ -54,9 +54,18 @@ def in_process_bundle() -> Iterator[Any]:
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
     # speed=0: the simulated clock moves only when told; callbacks are never pushed (drop="all"):
-    # the bench delivers notices itself.
+    # the bench delivers notices itself. It measures the request, callback and reconcile paths, so
+    # order sync (its own consumer, two conditional writes per change: tests/bundle/test_order_sync.py)
+    # is off on both sides, and settlements are not held back for it.
     sim_config = SimulatorConfig(
-        APP_ID, SALT, TOKEN, speed=0, drop="all", refund_processing_seconds=None, settle_processing_seconds=None
+        APP_ID,
+        SALT,
+        TOKEN,
+        speed=0,
+        drop="all",
+        refund_processing_seconds=None,
+        settle_processing_seconds=None,
+        require_order_sync=False,
     )
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(DouyinSimulator(sim_config))
@@ -90,6 +99,7 @@ def _functions_environment(resources: Any, base_url: str) -> dict[str, str | Non
                 callback_url=CALLBACK_URL,
                 base_url=base_url,
                 log_level=LOG_LEVEL,
+                order_sync="off",
             )
         )
     env |= {"RECONCILE_MIN_INTERVAL_MS": "0", "POWERTOOLS_METRICS_DISABLED": "true"}

@@ -15,6 +15,7 @@ from local.moto_atomic import make_dynamodb_atomic
 from local.trade_sim import TradeSimulator, TradeSimulatorConfig
 from tests.bundle.harness import (
     APP_ID,
+    APP_SECRET,
     CALLBACK_URL,
     OLD_TOKEN,
     SALT,
@@ -35,11 +36,26 @@ from tests.local.trade_helpers import public_pem
 def sim():
     # speed=0: the simulated clock moves only when a test advances it. Callbacks are not pushed
     # here (drop="all"): these tests deliver notices to the handler themselves.
-    config = SimulatorConfig(
-        APP_ID, SALT, TOKEN, speed=0, drop="all", refund_processing_seconds=None, settle_processing_seconds=None
-    )
-    with DouyinSimulator(config) as simulator:
+    # These suites settle without running order sync (OrderSync=off in their environment);
+    # synced_bundle below runs both with the platform's rule.
+    with DouyinSimulator(sim_config(require_order_sync=False)) as simulator:
         yield simulator
+
+
+def sim_config(*, require_order_sync: bool) -> SimulatorConfig:
+    """speed=0: the simulated clock moves only when a test advances it. Callbacks are not pushed
+    (drop="all"): the tests deliver notices to the handler themselves."""
+    return SimulatorConfig(
+        APP_ID,
+        SALT,
+        TOKEN,
+        app_secret=APP_SECRET,
+        speed=0,
+        drop="all",
+        refund_processing_seconds=None,
+        settle_processing_seconds=None,
+        require_order_sync=require_order_sync,
+    )
 
 
 @pytest.fixture
@@ -47,7 +63,7 @@ def bundle(sim, monkeypatch):
     yield from _bundle(sim, monkeypatch)
 
 
-def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, **trade_env):
+def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, order_sync="off", **trade_env):
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -56,8 +72,10 @@ def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, **trade_env)
     make_dynamodb_atomic()
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        resources = provision(session, prefix="test", salt=SALT, tokens=[TOKEN, OLD_TOKEN], trade=trade_secret)
-        for key, value in environment(resources, sim.base_url, **trade_env).items():
+        resources = provision(
+            session, prefix="test", salt=SALT, tokens=[TOKEN, OLD_TOKEN], trade=trade_secret, app_secret=APP_SECRET
+        )
+        for key, value in environment(resources, sim.base_url, order_sync=order_sync, **trade_env).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("RECONCILE_MIN_INTERVAL_MS", "0")
         runtime.reset()
@@ -70,6 +88,14 @@ def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, **trade_env)
         monkeypatch.setattr(runtime, "now", bundle.clock)
         yield bundle
         runtime.reset()
+
+
+@pytest.fixture
+def synced_bundle(monkeypatch):
+    """A stack with OrderSync=on over a simulator that settles only orders synced as paid or
+    fulfilled, as the platform does."""
+    with DouyinSimulator(sim_config(require_order_sync=True)) as simulator:
+        yield from _bundle(simulator, monkeypatch, order_sync="on")
 
 
 # -- a stack that creates trade-system orders ----------------------------------------------------

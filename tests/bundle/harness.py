@@ -14,7 +14,7 @@ from douyin_pay.bundle import runtime
 from local.aws_resources import FUNCTIONS, Resources, function_environment
 from local.douyin_sim.signatures import callback_signature
 from local.events import function_url_event, http_api_v2_event, iam_caller, lambda_context, schedule_event, sqs_event
-from local.functions import load_handler
+from local.functions import Functions, load_handler
 from local.gateway import api_routes
 from tests.local.trade_helpers import new_key as new_rsa_key
 
@@ -23,6 +23,7 @@ APP_ID = "tt0123456789abcdef"
 SALT = "bundle-test-salt"
 TOKEN = "bundle-test-token"
 OLD_TOKEN = "bundle-previous-token"
+APP_SECRET = "bundle-test-app-secret"  # the mini-program's AppSecret: order sync's access_token
 CALLBACK_URL = "https://callback.localhost/"
 TRADE_CLIENT_SECRET = "bundle-test-trade-secret"
 TRADE_KEY_VERSION = "1"
@@ -102,7 +103,8 @@ class Bundle:
 
     def invoke(self, name: str, event: dict) -> Any:
         module = load_handler(name)
-        return module.lambda_handler(event, lambda_context(_MODULE_OF[name], timeout_ms=20_000))
+        logical_id = _MODULE_OF[name]
+        return module.lambda_handler(event, lambda_context(logical_id, timeout_ms=Functions.timeout_ms(logical_id)))
 
     def api_response(
         self,
@@ -175,16 +177,41 @@ class Bundle:
         response = self.invoke("callback", event)
         return response["statusCode"], json.loads(response["body"])
 
+    def sync_orders(self) -> dict[str, int]:
+        """Lambda's SQS event source over the order-sync queue, once: every visible message (the
+        bus's ecpay order and refund events, routed by the template's rule) goes to the consumer in
+        one batch; those it reports as failed stay on the queue. Returns {"delivered", "failed"}."""
+        sqs = self.session.client("sqs")
+        url = self.resources.order_sync_queue_url
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return {"delivered": 0, "failed": 0}
+        answer = self.invoke("sync_orders", sqs_event(messages, queue_arn=self.resources.order_sync_queue_arn))
+        failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return {"delivered": len(messages), "failed": len(failed)}
+
+    def propagate(self) -> None:
+        """The stream's changes to the bus, then the order-sync consumer: what the stack does after a write."""
+        self.publish()
+        while self.sync_orders()["delivered"]:
+            self.publish()
+
     def reconcile(self, messages: list[str]) -> dict:
         return self.invoke("reconcile", sqs_event([{"body": m} for m in messages]))
 
     def sweep(self) -> dict:
         return self.invoke("sweeper", schedule_event())
 
-    def put_secret(self, *, salt: str = SALT, tokens: tuple[str, ...] = (TOKEN, OLD_TOKEN)) -> None:
+    def put_secret(
+        self, *, salt: str = SALT, tokens: tuple[str, ...] = (TOKEN, OLD_TOKEN), app_secret: str = APP_SECRET
+    ) -> None:
         """Change the payment secret and drop the 5-minute cache, as a rotation eventually does."""
+        value = {"salt": salt, "tokens": list(tokens), "app_secret": app_secret}
         self.session.client("secretsmanager").put_secret_value(
-            SecretId=self.resources.secret_id, SecretString=json.dumps({"salt": salt, "tokens": list(tokens)})
+            SecretId=self.resources.secret_id, SecretString=json.dumps(value)
         )
         runtime.secrets_provider().clear_cache()
 
@@ -303,14 +330,22 @@ def settle_msg(out_settle_no: str, out_order_no: str, status: str = "SUCCESS") -
     }
 
 
-def environment(resources: Resources, base_url: str, **trade: str) -> dict[str, str]:
+def environment(resources: Resources, base_url: str, *, order_sync: str = "off", **trade: str) -> dict[str, str]:
     """The union of every function's template environment (handlers share one process here).
-    ``trade``: ``protocol``, ``refund_audit``, ``trade_base_url`` for a trade-system stack."""
+    ``trade``: ``protocol``, ``refund_audit``, ``trade_base_url`` for a trade-system stack.
+    ``order_sync`` is off unless a test turns it on: the other suites settle orders without running
+    the order-sync consumer (the simulator's settlement rule is off for them too)."""
     env: dict[str, str] = {}
     for logical_id in FUNCTIONS:
         env.update(
             function_environment(
-                logical_id, resources, app_id=APP_ID, callback_url=CALLBACK_URL, base_url=base_url, **trade
+                logical_id,
+                resources,
+                app_id=APP_ID,
+                callback_url=CALLBACK_URL,
+                base_url=base_url,
+                order_sync=order_sync,
+                **trade,
             )
         )
     return env

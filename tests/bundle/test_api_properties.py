@@ -108,6 +108,10 @@ GOOD = {
         {}, optional={"original_delivery_fee": st.integers(0, 500), "actual_delivery_fee": st.integers(0, 500)}
     ),
     "settle_params": st.lists(payees, min_size=1, max_size=4, unique_by=lambda p: p["merchant_uid"]),
+    # ecpay order sync's display fields (kept on the order, checked by the push's rules)
+    "open_id": st.from_regex(r"_000[0-9A-Za-z_-]{1,40}", fullmatch=True),
+    "image_url": st.from_regex(r"https://cdn\.example\.com/[a-z0-9]{1,20}\.png", fullmatch=True),
+    "order_entry_path": st.from_regex(r"pages/[a-z]{1,10}/[a-z]{1,10}(\?id=[0-9]{1,8})?", fullmatch=True),
 }
 
 

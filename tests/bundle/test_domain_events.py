@@ -95,6 +95,38 @@ def test_one_event_per_transition_through_a_lifecycle_and_none_for_duplicates(bu
     assert_valid(events)
 
 
+def test_a_refused_request_announces_nothing_and_the_events_go_on(bundle, merchant):
+    """A refused refund is a cancelled transaction: nothing was written, so the stream has nothing
+    of it — and the changes after it are still announced (the emulator once lost them)."""
+    bundle.create_payment(test_api.ORDER)
+    bundle.sim.pay("order-1")
+    bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+    bundle.publish()  # the stream is being read when the refused request comes
+    too_much = {**test_api.TestRefunds.REFUND, "out_refund_no": "refund-x", "refund_amount": 12801}
+    assert bundle.refund("order-1", too_much)[1]["code"] == "refund_exceeds_refundable"
+    bundle.refund("order-1", test_api.TestRefunds.REFUND)
+    bundle.publish()
+    events = merchant.received()
+    assert kinds(events) == ["Payment Created", "Payment Paid", "Refund Processing"]
+    assert {e["detail"]["ref"] for e in events} == {"order-1", test_api.TestRefunds.REFUND["out_refund_no"]}
+
+
+def test_a_fulfilment_is_announced_once(bundle, merchant):
+    bundle.create_payment(test_api.ORDER)
+    bundle.sim.pay("order-1")
+    bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+    route = "POST /payments/{out_order_no}/fulfilment"
+    assert bundle.api("POST", "/payments/order-1/fulfilment", route=route)[0] == 201
+    assert bundle.api("POST", "/payments/order-1/fulfilment", route=route)[0] == 200
+    bundle.publish()
+    events = merchant.received()
+    assert kinds(events) == ["Payment Created", "Payment Paid", "Payment Fulfilled"]
+    detail = events[2]["detail"]
+    assert (detail["status"], detail["previous_status"]) == ("PAID", "PAID")
+    assert detail["object"]["fulfilled_at"] == detail["changed_at"]
+    assert_valid(events)
+
+
 def test_an_anomaly_is_announced_once(bundle, merchant):
     bundle.create_payment(test_api.ORDER)
     wrong = notice_body("payment", payment_msg("order-1", 1))  # the amount differs: never applied

@@ -46,6 +46,7 @@ FUNCTION_CODE = {
     "ReconcileFunction": "functions/reconcile",
     "SweeperFunction": "functions/sweeper",
     "PublishEventsFunction": "functions/publish_events",
+    "SyncOrdersFunction": "functions/sync_orders",
 }
 FUNCTIONS = sorted(FUNCTION_CODE)
 CREATE_FUNCTIONS = ["CreatePaymentFunction", "CreateRefundFunction", "CreateSettlementFunction"]
@@ -55,6 +56,7 @@ ROUTES = {
     ("POST", "/payments/{out_order_no}/refunds"): "CreateRefundFunction",
     ("POST", "/refunds/{out_refund_no}/audit"): "CreateRefundFunction",
     ("POST", "/payments/{out_order_no}/settlements"): "CreateSettlementFunction",
+    ("POST", "/payments/{out_order_no}/fulfilment"): "CreateSettlementFunction",
     ("GET", "/payments/{out_order_no}"): "QueryFunction",
     ("GET", "/refunds/{out_refund_no}"): "QueryFunction",
     ("GET", "/settlements/{out_settle_no}"): "QueryFunction",
@@ -125,6 +127,16 @@ EXPECTED_GRANTS["PublishEventsFunction"] = {
     # PutEvents on the one bus; a batch given up on is parked in the failure queue.
     ("events:PutEvents", json.dumps(BUS_ARN)),
     ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["PublishFailureQueue", "Arn"]})),
+}
+
+EXPECTED_GRANTS["SyncOrdersFunction"] = {
+    # The push lease and its record are UpdateItems on the order (the claim returns the order); the
+    # shared access_token item is read, leased and recorded; a deferred push backs off by its own
+    # visibility; the AppSecret fetches the access_token.
+    ("dynamodb:GetItem", json.dumps(TABLE_ARN)),
+    ("dynamodb:UpdateItem", json.dumps(TABLE_ARN)),
+    ("sqs:ChangeMessageVisibility", json.dumps({"Fn::GetAtt": ["OrderSyncQueue", "Arn"]})),
+    ("secretsmanager:GetSecretValue", json.dumps(SECRET_ARN)),
 }
 
 FORBIDDEN_ACTIONS = {"dynamodb:deleteitem", "dynamodb:scan", "dynamodb:batchwriteitem", "dynamodb:partiqldelete"}
@@ -486,7 +498,14 @@ def test_queues_redrive_visibility_and_retention(cfn):
         "ReconcileDeadLetterQueue",
         "PublishFailureQueue",
         "MerchantWebhookDeadLetterQueue",
+        "OrderSyncQueue",
+        "OrderSyncDeadLetterQueue",
     }
+    sync = queues["OrderSyncQueue"]["Properties"]
+    assert sync["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["OrderSyncDeadLetterQueue", "Arn"]}
+    sync_fn = resources_of(cfn, "AWS::Lambda::Function")["SyncOrdersFunction"]["Properties"]
+    assert sync["VisibilityTimeout"] >= 6 * sync_fn["Timeout"]
+    assert queues["OrderSyncDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == 1209600
     source = queues["ReconcileQueue"]["Properties"]
     dlq = queues["ReconcileDeadLetterQueue"]["Properties"]
     assert not source.get("FifoQueue")
@@ -626,7 +645,7 @@ def test_only_sam_managed_policies_for_logs_and_the_sqs_poller(cfn):
         arns = resources_of(cfn, "AWS::IAM::Role")[f"{fn}Role"]["Properties"]["ManagedPolicyArns"]
         names = sorted(a.rsplit("/", 1)[-1] for a in arns)
         expected = ["AWSLambdaBasicExecutionRole"]
-        if fn == "ReconcileFunction":
+        if fn in ("ReconcileFunction", "SyncOrdersFunction"):
             expected.append("AWSLambdaSQSQueueExecutionRole")
         if fn == "PublishEventsFunction":
             expected.append("AWSLambdaDynamoDBExecutionRole")

@@ -15,25 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 HANDLERS = ("create_payment", "create_refund", "create_settlement", "query", "callback", "reconcile", "sweeper")
 
 
-# The bench settles through the bundle, which does not push order-sync (订单同步) records yet, so
-# the simulator's require_order_sync rule would refuse its settlements; what the bench measures
-# (AWS calls, latency, bursts) is unrelated to order sync. So it runs with the switch off: the
-# bench builds its own SimulatorConfig (local/bench/bundle_env.py), hence the default is changed
-# in the bench's process before it starts. Drop this once the bundle pushes before it settles.
-_BENCH_WITHOUT_ORDER_SYNC = """
-import functools, runpy, sys
-import local.douyin_sim as sim
-sim.SimulatorConfig = functools.partial(sim.SimulatorConfig, require_order_sync=False)
-sys.argv[0] = "local.bench"
-runpy.run_module("local.bench", run_name="__main__", alter_sys=True)
-"""
-
-
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path_factory.mktemp("bench") / "b.json"
     done = subprocess.run(
-        [sys.executable, "-c", _BENCH_WITHOUT_ORDER_SYNC, "--quick", "--out", str(out)],
+        [sys.executable, "-m", "local.bench", "--quick", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -40,6 +40,11 @@ def not_found(kind: Kind, ref: str) -> ApiError:
     return ApiError(404, f"{kind.value}_not_found", f"no {kind.value} {ref!r}")
 
 
+def order_not_paid(out_order_no: str, status: object) -> ApiError:
+    """Refunds, settlements and fulfilments need a PAID order."""
+    return ApiError(409, "order_not_paid", f"order {out_order_no!r} is {status}, not PAID", order_status=status)
+
+
 def in_progress(message: str) -> ApiError:
     """Another request holds the object right now: the same request may be retried."""
     return ApiError(409, "request_in_progress", message, retryable=True)

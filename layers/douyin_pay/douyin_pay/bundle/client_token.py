@@ -1,4 +1,5 @@
-"""One client_token for the whole stack, shared through the table.
+"""One platform token per kind for the whole stack, shared through the table: the trade system's
+client_token, and the mini-program access_token that ecpay's order sync (订单同步) carries.
 
 The trade system invalidates older tokens on every fetch (only the newest two stay valid, the
 previous one for 5 more minutes) and limits fetches to 500 per 5 minutes (trade-spec §2.3, pitfall
@@ -12,7 +13,9 @@ environment fetch its own token and invalidate the others'. Instead the token li
 * a lease whose holder died expires, and the next caller takes over.
 
 The token is refreshed ahead of expiry (``expires_in`` − max(300 s, 10 %)), so the platform's
-5-minute grace covers environments still holding the previous one.
+5-minute grace covers environments still holding the previous one. The mini-program's access_token
+has the same shape of rule (a fetch supersedes the last one), so it is kept the same way under its
+own item.
 """
 
 from __future__ import annotations
@@ -31,8 +34,12 @@ WAIT_STEP = 0.1  # real seconds between reads while another environment fetches
 WAIT_LIMIT = 3.0  # real seconds to wait for it before answering "retry"
 
 
-def token_key(app_id: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"TOKEN#trade#{app_id}"}, "sk": {"S": "TOKEN"}}
+TRADE_CLIENT_TOKEN = "trade"  # noqa: S105 - an item name, not a secret: the trade system's client_token
+MINI_APP_ACCESS_TOKEN = "access"  # noqa: S105 - an item name: the mini-program's access_token (ecpay order sync)
+
+
+def token_key(app_id: str, name: str = TRADE_CLIENT_TOKEN) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"TOKEN#{name}#{app_id}"}, "sk": {"S": "TOKEN"}}
 
 
 def refresh_at(fetched_at: float, expires_in: float) -> int:
@@ -54,9 +61,10 @@ class StoredTokenSource:
         *,
         sleep: Callable[[float], None] = time.sleep,
         wall: Callable[[], float] = time.monotonic,
+        name: str = TRADE_CLIENT_TOKEN,
     ) -> None:
         self._store = store
-        self._key = token_key(app_id)
+        self._key = token_key(app_id, name)
         self._fetch = fetch
         self._clock = clock
         self._sleep = sleep
@@ -136,4 +144,4 @@ class StoredTokenSource:
             item = self._read()
             if item and item.get("token") and item.get("token") != old:
                 return self._remember(item)
-        raise PlatformTransportError("the client_token is being refreshed by another function; retry")
+        raise PlatformTransportError("the platform token is being refreshed by another function; retry")

@@ -8,6 +8,7 @@ dual write) and a change that is not written — a duplicate or stale notice —
   ``SUBMITTING`` is not announced: the object exists for the merchant once the platform took it);
 * each **anomaly** recorded on an object (amount or app id mismatch, paid after expiry, a refund
   the order could not cover) is one ``Notice Anomaly`` event;
+* a **fulfilment** (核销) the merchant recorded on a paid order is ``Payment Fulfilled``;
 * a **refund audit decision** (trade system) is ``Refund Audit Approved`` / ``Refund Audit Denied``.
 
 ``event_id`` is a hash of what changed (the object and the transition), not of the delivery: the
@@ -47,7 +48,8 @@ STATUS_EVENTS: dict[tuple[Kind, str], str] = {
 }
 AUDIT_EVENTS = {"APPROVED": "Refund Audit Approved", "DENIED": "Refund Audit Denied"}
 ANOMALY = "Notice Anomaly"
-DETAIL_TYPES = (*STATUS_EVENTS.values(), *AUDIT_EVENTS.values(), ANOMALY)
+FULFILMENT = "Payment Fulfilled"  # the merchant's 核销 of a paid order (its status stays PAID)
+DETAIL_TYPES = (*STATUS_EVENTS.values(), FULFILMENT, *AUDIT_EVENTS.values(), ANOMALY)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def _events(kind: Kind, ref: str, old: Mapping[str, Any], new: Mapping[str, Any]
         yield event(AUDIT_EVENTS[audit], f"audit|{audit_before}|{audit}")
     if status != previous and (kind, status) in STATUS_EVENTS:
         yield event(STATUS_EVENTS[kind, status], f"status|{previous}|{status}")
+    if kind is Kind.ORDER and new.get("fulfilled_at") and not old.get("fulfilled_at"):
+        yield event(FULFILMENT, "fulfilled")
     anomalies, known = new.get("anomalies") or [], len(old.get("anomalies") or [])
     for index, anomaly in enumerate(anomalies[known:], start=known):
         yield event(ANOMALY, f"anomaly|{index}", anomaly=anomaly)

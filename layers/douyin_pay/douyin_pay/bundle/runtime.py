@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError
 from .audits import Audits
 from .callbacks import Callbacks
-from .client_token import StoredTokenSource
+from .client_token import MINI_APP_ACCESS_TOKEN, StoredTokenSource
 from .context import Context
 from .platforms import Platforms
 from .platforms.base import PaymentProtocol
@@ -27,6 +27,8 @@ from .store import Store
 from .submissions import Submissions
 
 if TYPE_CHECKING:
+    from .fulfilments import Fulfilments
+    from .order_sync import OrderSync
     from .publisher import Publisher
 
 # The AWS SDK and urllib3 log whole request and response bodies at DEBUG: the secret's value from
@@ -107,7 +109,9 @@ def platforms(query_attempts: int) -> Platforms:
     if found is None:
         s = settings()
         factories = {
-            PaymentProtocol.ECPAY: lambda: EcpayPlatform(s, secret=secret, query_attempts=query_attempts),
+            PaymentProtocol.ECPAY: lambda: EcpayPlatform(
+                s, secret=secret, query_attempts=query_attempts, tokens=access_tokens
+            ),
             PaymentProtocol.TRADE: lambda: TradePlatform(
                 s, secret=secret, query_attempts=query_attempts, tokens=client_tokens, clock=lambda: now()
             ),
@@ -119,6 +123,12 @@ def platforms(query_attempts: int) -> Platforms:
 def client_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
     """The stack's one client_token, kept in the table (client_token.py)."""
     return StoredTokenSource(store(), settings().app_id, fetch, clock=lambda: now())
+
+
+def access_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
+    """The stack's one mini-program access_token (ecpay order sync), kept in the table like the
+    client_token: a fetch supersedes the previous token."""
+    return StoredTokenSource(store(), settings().app_id, fetch, clock=lambda: now(), name=MINI_APP_ACCESS_TOKEN)
 
 
 def _context(query_attempts: int, *, sends: bool) -> Context:
@@ -163,6 +173,21 @@ def publisher() -> Publisher:
 
 
 @functools.cache
+def order_sync() -> OrderSync:
+    """For the order-sync consumer (ecpay's 订单同步)."""
+    from .order_sync import OrderSync
+
+    return OrderSync(_context(QUEUED_QUERY_ATTEMPTS, sends=False))
+
+
+@functools.cache
+def fulfilments() -> Fulfilments:
+    from .fulfilments import Fulfilments
+
+    return Fulfilments(_context(API_QUERY_ATTEMPTS, sends=False))
+
+
+@functools.cache
 def reconciler() -> Reconciler:
     """For the reconcile consumer and the sweeper."""
     return Reconciler(_context(QUEUED_QUERY_ATTEMPTS, sends=True))
@@ -187,6 +212,8 @@ def reset() -> None:
         callbacks,
         audits,
         publisher,
+        order_sync,
+        fulfilments,
         reconciler,
     ):
         cached.cache_clear()

@@ -43,6 +43,9 @@ class Settings:
     trade_base_url_override: str | None = None  # the trade system's, like base_url_override
     refund_audit: RefundAudit = RefundAudit.MANUAL
     event_bus: str | None = None  # where the stream's domain events go (the publisher only)
+    # ecpay order sync (订单同步): push every ecpay order's status to Douyin, and settle only orders
+    # synced as paid or fulfilled, because the platform's settlement depends on that status.
+    order_sync: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -69,6 +72,7 @@ class Settings:
             trade_base_url_override=env.get("DOUYIN_TRADE_BASE_URL", "").strip() or None,
             refund_audit=_refund_audit(env.get("DOUYIN_REFUND_AUDIT", "").strip()),
             event_bus=env.get("EVENT_BUS_NAME", "").strip() or None,
+            order_sync=_switch("ORDER_SYNC", env.get("ORDER_SYNC", "").strip(), default=True),
         )
 
 
@@ -86,6 +90,14 @@ def _refund_audit(value: str) -> RefundAudit:
     except ValueError:
         names = ", ".join(repr(p.value) for p in RefundAudit)
         raise ConfigurationError(f"DOUYIN_REFUND_AUDIT must be one of {names}") from None
+
+
+def _switch(name: str, value: str, *, default: bool) -> bool:
+    if not value:
+        return default
+    if value not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be 'on' or 'off'")
+    return value == "on"
 
 
 def load_secret(provider: Any, secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:

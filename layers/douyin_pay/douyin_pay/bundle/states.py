@@ -16,6 +16,10 @@ from enum import StrEnum
 SUBMITTING = "SUBMITTING"
 
 
+# A change of an order that is not a status: the merchant's fulfilment (核销) of a paid order.
+FULFILLED = "FULFILLED"
+
+
 class Kind(StrEnum):
     ORDER = "order"
     REFUND = "refund"

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlatformError
-from .api import ApiError, checked_ref, in_progress, not_found, platform_failure, request_hash, same_request
+from .api import (
+    ApiError,
+    checked_ref,
+    in_progress,
+    not_found,
+    order_not_paid,
+    platform_failure,
+    request_hash,
+    same_request,
+)
 from .context import Context
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
@@ -91,7 +100,7 @@ class Submissions:
         delay = SCHEDULES[kind].delay(0)  # until the first reconcile step
         claim = self._claim_record(platform, submission, now, delay)
         try:
-            self._claim(platform.protocol, submission, claim)
+            self._claim(platform, submission, claim)
         except _Existing as existing:
             return self._answer_existing(submission, existing.item, claim["request_hash"], now)
         if submission.accepted is not None:  # nothing to send: the object exists as recorded
@@ -137,7 +146,7 @@ class Submissions:
             **submission.record,
             "kind": submission.kind.value,
             "protocol": platform.protocol.value,
-            "request_hash": request_hash(submission.fields),
+            "request_hash": request_hash(submission.identity),
             "request": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
             "created_at": now,
             "updated_at": now,
@@ -149,8 +158,9 @@ class Submissions:
             raise ApiError(500, "misconfigured", "CALLBACK_URL is not set")
         return self.ctx.settings.callback_url
 
-    def _claim(self, protocol: PaymentProtocol, submission: Submission, claim: dict[str, Any]) -> None:
+    def _claim(self, platform: Platform, submission: Submission, claim: dict[str, Any]) -> None:
         store = self.ctx.store
+        protocol = platform.protocol
         key = object_key(submission.kind, submission.ref)
         if submission.kind is Kind.ORDER:
             try:
@@ -158,7 +168,11 @@ class Submissions:
             except ConditionFailed as exc:
                 raise _Existing(exc.item) from exc
             return
-        actions = [store.put_action(key, claim, Guard.absent()), self._order_condition(protocol, submission, claim)]
+        sync = platform.settleable_sync() if submission.kind is Kind.SETTLEMENT else None
+        actions = [
+            store.put_action(key, claim, Guard.absent()),
+            self._order_condition(protocol, submission, claim, sync),
+        ]
         try:
             store.transact(actions, conflict_retries=CONFLICT_RETRIES)
         except TransactionFailed as exc:
@@ -166,11 +180,15 @@ class Submissions:
                 raise _Existing(exc.item(0)) from exc
             if exc.conflict:
                 raise in_progress("a concurrent request holds this order; retry") from exc
-            raise self._order_refusal(protocol, claim, exc.item(1)) from exc
+            raise self._order_refusal(protocol, claim, exc.item(1), sync) from exc
 
-    def _order_condition(self, protocol: PaymentProtocol, submission: Submission, claim: Mapping[str, Any]) -> dict:
+    def _order_condition(
+        self, protocol: PaymentProtocol, submission: Submission, claim: Mapping[str, Any], sync: frozenset[int] | None
+    ) -> dict:
         """The paid order the request belongs to, of this protocol; a refund also reserves its
-        amount there, so succeeded + in-flight refunds never exceed what was paid."""
+        amount there, so succeeded + in-flight refunds never exceed what was paid. A settlement's
+        order must also have been synced with a status the platform settles (``sync``), so a
+        settlement the platform would refuse spends no business number."""
         order_key = object_key(Kind.ORDER, submission.out_order_no)
         if submission.kind is Kind.REFUND:
             reserve = Change(add={"refundable_amount": -claim["refund_amount"]})
@@ -185,11 +203,16 @@ class Submissions:
         paid = Guard()
         cond = paid.expr
         paid.where(cond.exists(), cond.eq("status", OrderStatus.PAID), _protocol_clause(cond, protocol))
+        if sync:
+            paid.where(f"{cond.name('sync_status')} IN ({', '.join(cond.value(s) for s in sorted(sync))})")
         return self.ctx.store.check_action(order_key, paid)
 
     @staticmethod
     def _order_refusal(
-        protocol: PaymentProtocol, claim: Mapping[str, Any], order: Mapping[str, Any] | None
+        protocol: PaymentProtocol,
+        claim: Mapping[str, Any],
+        order: Mapping[str, Any] | None,
+        sync: frozenset[int] | None = None,
     ) -> Exception:
         out_order_no = claim["out_order_no"]
         if order is None:
@@ -198,12 +221,9 @@ class Submissions:
         if order_protocol is not protocol:
             return _OrderOfOtherProtocol(order_protocol)
         if order.get("status") != OrderStatus.PAID:
-            return ApiError(
-                409,
-                "order_not_paid",
-                f"order {out_order_no!r} is {order.get('status')}, not PAID",
-                order_status=order.get("status"),
-            )
+            return order_not_paid(out_order_no, order.get("status"))
+        if sync and order.get("sync_status") not in sync:
+            return _not_synced(out_order_no, order)
         return ApiError(
             409,
             "refund_exceeds_refundable",
@@ -321,6 +341,26 @@ class Submissions:
                 store.update(key, change)
         except (ConditionFailed, TransactionFailed):
             pass  # reconciliation settled it meanwhile
+
+
+def _not_synced(out_order_no: str, order: Mapping[str, Any]) -> ApiError:
+    """The platform settles an order only once Douyin's order center shows it paid or fulfilled."""
+    lacking = [name for name in order.get("sync_missing") or ()]
+    if lacking:
+        return ApiError(
+            409,
+            "order_not_syncable",
+            f"order {out_order_no!r} cannot be synced to Douyin (it was created without "
+            f"{', '.join(lacking)}), and the platform settles only synced orders",
+            missing=lacking,
+        )
+    return ApiError(
+        409,
+        "order_not_synced",
+        f"order {out_order_no!r} is not yet synced to Douyin as paid or fulfilled; retry once it is",
+        retryable=True,
+        sync_status=order.get("sync_status"),
+    )
 
 
 def _protocol_clause(cond: Expr, protocol: PaymentProtocol) -> str:

@@ -27,6 +27,7 @@ _VIEW_FIELDS = {
         "pay_time",
         "way",
         "channel_no",
+        "fulfilled_at",
         "currency",
         "created_at",
         "updated_at",
@@ -82,6 +83,8 @@ def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET) -> di
         params = stored_pay_params(item) if pay_params is _UNSET else pay_params
         if params:
             out["pay_params"] = params
+    if kind is Kind.ORDER and (sync := _order_sync(item)):
+        out["order_sync"] = sync
     if kind is Kind.REFUND and out.get("audit_status") == "PENDING" and out.get("status") == "SUCCEEDED":
         # A refund the platform carried out was approved: by the platform itself at the audit
         # deadline when the merchant did not answer (nothing tells the bundle so otherwise).
@@ -89,4 +92,25 @@ def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET) -> di
     for extra in ("error", "anomalies", "reconcile_state"):
         if item.get(extra):
             out[extra] = item[extra]
+    return out
+
+
+def _order_sync(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where the order stands in the platform's order center (ecpay's 订单同步): whether it can be
+    synced (the fields it lacks), and the last status pushed, when and with what error."""
+    if not any(k in item for k in ("sync_missing", "sync_status", "sync_error", "open_id")):
+        return None  # an order of a protocol the platform syncs itself, or from before order sync
+    missing = list(item.get("sync_missing") or [])
+    out: dict[str, Any] = {"syncable": not missing}
+    if missing:
+        out["missing"] = missing
+    for name, key in (
+        ("sync_status", "status"),
+        ("sync_status_text", "status_text"),
+        ("sync_time", "update_time"),
+        ("synced_at", "pushed_at"),
+        ("sync_error", "error"),
+    ):
+        if item.get(name) is not None:
+            out[key] = item[name]
     return out

@@ -90,6 +90,14 @@ class Submission:
     # Set when the object exists once it is recorded, with no platform call: a trade order is
     # created by the mini-program's tt.requestOrder, so the bundle only signs what it sends.
     accepted: Acceptance | None = None
+    # Request fields the bundle keeps but does not send (an ecpay order's sync fields, stored in
+    # ``record``): part of the request's identity, so a retry with other values is a conflict.
+    unsent: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """Everything the caller asked for: what the request hash covers."""
+        return {**self.fields, **self.unsent}
 
 
 @dataclass(frozen=True)
@@ -149,12 +157,36 @@ def joined_request(kept: tuple[str, ...], item: Mapping[str, Any]) -> dict[str, 
     return {**{k: item[k] for k in kept if k in item}, **json.loads(item.get("request") or "{}")}
 
 
+class OrderPusher(Protocol):
+    """A protocol's order sync: the platform's order center shown every change of an order."""
+
+    required_fields: tuple[str, ...]  # what an order must carry to be synced
+
+    def update_time(self, kind: Kind, change: str, changed_at: int) -> int:
+        """The push time (ms) of a change at ``changed_at`` (s): later changes, later times."""
+        ...
+
+    def statuses(self, kind: Kind, change: str, order: Mapping[str, Any]) -> tuple[int, ...]:
+        """The order-center statuses a change of the order (or of one of its refunds) means."""
+        ...
+
+    def status_text(self, status: int) -> str: ...
+
+    def push(self, order: Mapping[str, Any], status: int, at: int) -> None:
+        """Push one status; raises :class:`~douyin_pay.errors.PlatformError`."""
+        ...
+
+    def fault(self, error: PlatformError) -> Fault: ...
+
+
 class Platform(Protocol):
     """One payment protocol, as the bundle uses it. Implementations: ``platforms/<protocol>.py``."""
 
     protocol: ClassVar[PaymentProtocol]
     # Kinds whose request needs the stored order (e.g. the platform's order id): read before prepare.
     needs_order: ClassVar[frozenset[Kind]]
+    # Whether the bundle records a merchant's fulfilment (核销) of this protocol's orders.
+    records_fulfilment: ClassVar[bool]
 
     def prepare(
         self,
@@ -203,6 +235,15 @@ class Platform(Protocol):
     @staticmethod
     def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
         """The pay parameters a read can show from the item alone, without a secret (None: none)."""
+        ...
+
+    def order_pusher(self) -> OrderPusher | None:
+        """The protocol's order sync (None: the platform syncs its orders itself)."""
+        ...
+
+    def settleable_sync(self) -> frozenset[int] | None:
+        """The order-sync statuses a settlement needs its order to have been pushed with (None: the
+        protocol needs no order sync, or the stack does not sync)."""
         ...
 
     def audit_refund(self, item: Mapping[str, Any], *, approve: bool, deny_message: str | None) -> None:

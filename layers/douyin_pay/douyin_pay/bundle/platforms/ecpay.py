@@ -35,6 +35,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from ...ecpay.client import EcpayClient
+    from .ecpay_sync import EcpayOrderSync
 
 # -- the API's create requests, as ecpay takes them (ecpay-spec §3.1, §3.3, §3.5) ----------------
 
@@ -50,9 +51,14 @@ ORDER_FIELDS = {
     "store_uid",
     "limit_pay_way",
     "expand_order_info",
+    # Order sync (订单同步, ecpay_sync.py): kept on the order, never sent to create_order.
+    "open_id",
+    "image_url",
+    "order_entry_path",
 }
 REFUND_FIELDS = {"out_refund_no", "refund_amount", "reason", "cp_extra", "disable_msg", "msg_page", "all_settle"}
 SETTLE_FIELDS = {"out_settle_no", "settle_desc", "settle_params", "cp_extra"}
+_SENT_ORDER_FIELDS = ORDER_FIELDS - {"open_id", "image_url", "order_entry_path"}
 DEFAULT_VALID_TIME = 1800
 
 ENDPOINTS = {Kind.ORDER: "create_order", Kind.REFUND: "create_refund", Kind.SETTLEMENT: "settle"}
@@ -128,12 +134,22 @@ class EcpayPlatform:
 
     protocol: ClassVar[PaymentProtocol] = PaymentProtocol.ECPAY
     needs_order: ClassVar[frozenset[Kind]] = frozenset()  # every request names the order by our number
+    records_fulfilment: ClassVar[bool] = True  # pushed to the order center (订单同步) as 已核销
 
-    def __init__(self, settings: Settings, *, secret: Callable[[], Mapping[str, Any]], query_attempts: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        secret: Callable[[], Mapping[str, Any]],
+        query_attempts: int,
+        tokens: Callable[[Callable[[], Any]], Any] | None = None,
+    ) -> None:
         self._settings = settings
         self._secret = secret  # read on every use: Powertools caches it, and a rotation is picked up
         self._query_attempts = query_attempts
+        self._tokens = tokens  # the stack's shared access_token source, around a fetch (order sync)
         self._client: EcpayClient | None = None
+        self._pusher: EcpayOrderSync | None = None
         self._salt_digest = ""
 
     # -- create -------------------------------------------------------------------------------
@@ -150,10 +166,16 @@ class EcpayPlatform:
         from ...ecpay.request_fields import order_fields, refund_fields, settle_fields
 
         if kind is Kind.ORDER:
+            from .ecpay_sync import display_fields, missing
+
             raw = request_fields(body, ORDER_FIELDS, ("out_order_no", "total_amount", "subject", "body"))
             raw.setdefault("valid_time", DEFAULT_VALID_TIME)
+            sync = {name: raw.pop(name) for name in ORDER_FIELDS if name not in _SENT_ORDER_FIELDS and name in raw}
             fields = order_fields(**raw, notify_url=callback_url)
             ref = fields["out_order_no"]
+            display = display_fields(
+                sync, subject=fields["subject"], body=fields["body"], total_amount=fields["total_amount"]
+            )
             record = {
                 "total_amount": fields["total_amount"],
                 "refundable_amount": fields["total_amount"],
@@ -161,7 +183,14 @@ class EcpayPlatform:
                 "body": fields["body"],
                 "valid_time": fields["valid_time"],
                 "cp_extra": fields.get("cp_extra"),
+                **display,
+                # Named at once, so a read (and the 409 of an early settlement) says what is missing.
+                "sync_missing": missing(display) or None,
             }
+            for key, value in fields.items():  # everything must sign before anything is written
+                if value is not None:
+                    wire_value(key, value)
+            return Submission(kind, ref, fields, record, out_order_no=ref, unsent=display)
         elif kind is Kind.REFUND:
             raw = request_fields(body, REFUND_FIELDS, ("out_refund_no", "refund_amount", "reason"))
             fields = refund_fields(out_order_no, **raw, notify_url=callback_url)
@@ -208,6 +237,20 @@ class EcpayPlatform:
         if item.get("order_id") and item.get("order_token"):
             return {"order_id": item["order_id"], "order_token": item["order_token"]}
         return None
+
+    def order_pusher(self) -> EcpayOrderSync | None:
+        from .ecpay_sync import EcpayOrderSync
+
+        if self._tokens is None:
+            return None  # built without a token source: this environment does not sync
+        if self._pusher is None:
+            self._pusher = EcpayOrderSync(self._settings, secret=self._secret, tokens=self._tokens)
+        return self._pusher
+
+    def settleable_sync(self) -> frozenset[int] | None:
+        from .ecpay_sync import SETTLEABLE
+
+        return SETTLEABLE if self._settings.order_sync else None
 
     def audit_refund(self, item: Mapping[str, Any], *, approve: bool, deny_message: str | None) -> None:
         # Every ecpay refund is the merchant's own request: there is nothing to approve.
@@ -309,6 +352,9 @@ class EcpayPlatform:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._pusher is not None:
+            self._pusher.close()
+            self._pusher = None
 
 
 def _observation(

@@ -171,6 +171,8 @@ class TradePlatform:
 
     protocol: ClassVar[PaymentProtocol] = PaymentProtocol.TRADE
     needs_order: ClassVar[frozenset[Kind]] = frozenset({Kind.REFUND})  # refund_create names order_id
+    # The trade system learns of a fulfilment through its own push_delivery API, not built yet.
+    records_fulfilment: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -339,6 +341,14 @@ class TradePlatform:
     def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
         # Signing needs the private key: a read shows none; POST the same order again for fresh ones.
         return None
+
+    @staticmethod
+    def order_pusher() -> None:
+        return None  # the platform syncs trade orders itself ("平台自动同步", trade-spec §1.3)
+
+    @staticmethod
+    def settleable_sync() -> frozenset[int] | None:
+        return None  # the trade system syncs its orders itself ("平台自动同步", trade-spec §1.3)
 
     def audit_refund(self, item: Mapping[str, Any], *, approve: bool, deny_message: str | None) -> None:
         self.client().refund_audit_callback(refund_id=item["refund_no"], approve=approve, deny_message=deny_message)
