@@ -447,3 +447,26 @@ def test_each_change_costs_two_conditional_writes_and_no_read(synced_bundle):
     bundle.calls.reset()
     assert bundle.sync_orders() == {"delivered": 1, "failed": 0}
     assert bundle.calls.count() == {"UpdateItem": 2}  # the claim (which returns the order) and the record
+
+
+def test_an_order_from_before_order_sync_is_left_to_the_platform(synced_bundle):
+    """An upgraded stack does not lock the settlement of orders it could never sync: the bundle
+    does not check them, and the platform decides as it did before the upgrade."""
+    bundle = synced_bundle
+    body = order("sync-old")
+    for name in SYNCED:
+        del body[name]
+    bundle.create_payment(body)
+    bundle.session.client("dynamodb").update_item(
+        TableName=bundle.resources.table_name,
+        Key={"pk": {"S": "ORDER#sync-old"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="REMOVE sync_missing",  # as an order written by the previous version
+    )
+    pay(bundle, "sync-old")
+    bundle.propagate()
+    assert pushed(bundle, "sync-old") == []
+    assert "order_sync" not in bundle.get("payments", "sync-old")[1]
+    status, body = bundle.settle("sync-old", {"out_settle_no": "sync-old-s", "settle_desc": "结算"})
+    assert (status, body["code"]) == (502, "platform_rejected")  # the simulator's strict rule, not ours
+    bundle.sim.configure(require_order_sync=False)
+    assert bundle.settle("sync-old", {"out_settle_no": "sync-old-s2", "settle_desc": "结算"})[0] == 201

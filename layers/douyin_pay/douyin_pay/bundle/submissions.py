@@ -204,7 +204,10 @@ class Submissions:
         cond = paid.expr
         paid.where(cond.exists(), cond.eq("status", OrderStatus.PAID), _protocol_clause(cond, protocol))
         if sync:
-            paid.where(f"{cond.name('sync_status')} IN ({', '.join(cond.value(s) for s in sorted(sync))})")
+            # An order created before order sync was never pushed and never will be: the platform
+            # decides on it, as it did before the upgrade.
+            shown = f"{cond.name('sync_status')} IN ({', '.join(cond.value(s) for s in sorted(sync))})"
+            paid.where(f"{shown} OR attribute_not_exists({cond.name('sync_missing')})")
         return self.ctx.store.check_action(order_key, paid)
 
     @staticmethod
@@ -222,7 +225,7 @@ class Submissions:
             return _OrderOfOtherProtocol(order_protocol)
         if order.get("status") != OrderStatus.PAID:
             return order_not_paid(out_order_no, order.get("status"))
-        if sync and order.get("sync_status") not in sync:
+        if sync and "sync_missing" in order and order.get("sync_status") not in sync:
             return _not_synced(out_order_no, order)
         return ApiError(
             409,

@@ -98,7 +98,7 @@ def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET) -> di
 def _order_sync(item: Mapping[str, Any]) -> dict[str, Any] | None:
     """Where the order stands in the platform's order center (ecpay's 订单同步): whether it can be
     synced (the fields it lacks), and the last status pushed, when and with what error."""
-    if not any(k in item for k in ("sync_missing", "sync_status", "sync_error", "open_id")):
+    if "sync_missing" not in item:
         return None  # an order of a protocol the platform syncs itself, or from before order sync
     missing = list(item.get("sync_missing") or [])
     out: dict[str, Any] = {"syncable": not missing}

@@ -184,8 +184,9 @@ class EcpayPlatform:
                 "valid_time": fields["valid_time"],
                 "cp_extra": fields.get("cp_extra"),
                 **display,
-                # Named at once, so a read (and the 409 of an early settlement) says what is missing.
-                "sync_missing": missing(display) or None,
+                # Named at once (empty: syncable), so a read and the 409 of an early settlement say
+                # what is missing; an order from before order sync has no such attribute.
+                "sync_missing": missing(display),
             }
             for key, value in fields.items():  # everything must sign before anything is written
                 if value is not None:
