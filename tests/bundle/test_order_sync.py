@@ -200,6 +200,19 @@ def test_an_order_without_open_id_is_accepted_reported_and_never_settled(synced_
     assert refusal["retryable"] is False
 
 
+def test_an_order_without_sync_fields_is_counted_when_created(synced_bundle, capsys, monkeypatch):
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    body = order("sync-5m")
+    del body["image_url"]
+    capsys.readouterr()
+    assert synced_bundle.create_payment(body)[0] == 201
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [m.get("OrderNotSyncable") for m in metrics if "OrderNotSyncable" in m] == [[1.0]]
+    assert synced_bundle.create_payment(body)[0] == 200  # the same request again is not counted twice
+    again = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert not any("OrderNotSyncable" in m for m in again)
+
+
 def test_events_out_of_order_never_move_the_order_center_back(synced_bundle):
     bundle = synced_bundle
     bundle.create_payment(order("sync-6"))
