@@ -176,6 +176,8 @@ def function_environment(
     refund_audit: str = "manual",
     trade_base_url: str = "",
     order_sync: str = "on",
+    settle_after: str = "payment",
+    settle_cycle_days: int = 7,
 ) -> dict[str, str]:
     """The environment the template gives ``logical_id``, with references resolved locally.
 
@@ -196,6 +198,8 @@ def function_environment(
         "Protocol": protocol,
         "RefundAuditPolicy": refund_audit,
         "OrderSync": order_sync,
+        "SettleAfter": settle_after,
+        "SettleCycleDays": str(settle_cycle_days),
         "OrderSyncQueue": resources.order_sync_queue_url,
         "ReconcileQueue": resources.queue_url,
         "ReconcileDeadLetterQueue": resources.dlq_url,

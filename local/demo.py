@@ -120,6 +120,18 @@ class Demo:
         texts = " → ".join(f"{s} {TEXT[s]}" for s in statuses)
         self.t.say(f"  ↳ Douyin's order center (订单同步): {texts}")
 
+    def settle_after_the_cycle(self, no: str, settle: dict[str, Any]) -> None:
+        """A settlement inside the settlement cycle is refused (no number spent); time moves on."""
+        status, body = self.post(f"/payments/{no}/settlements", settle)
+        self.expect(
+            status == 409 and body.get("code") == "settlement_not_open", f"an early settle answered {status} {body}"
+        )
+        days = self.stack.config.settle_cycle_days
+        self.t.ok(f"POST …/settlements → 409 settlement_not_open: the cycle is {days} days after payment")
+        wait = body["opens_at"] - self.stack.sim.clock.now()
+        self.stack.advance(max(0.0, wait) + 1)
+        self.t.say(f"… {wait / 86_400:.1f} days later (the clock is moved on)")
+
     def expect(self, condition: bool, message: str) -> None:
         if not condition:
             raise Failed(message)
@@ -196,6 +208,9 @@ class Demo:
         self.expect(r.status_code == 401, f"forged callback answered {r.status_code}")
         self.expect(self.get("/payments/demo-0003")["status"] == "CREATED", "forged callback changed the order")
         t.ok("a forged callback (wrong token) → 401, demo-0003 still CREATED, nothing written")
+        # Let order sync finish with the other orders, so the table is still while the duplicate comes.
+        self.synced("demo-0002", 0, 1)
+        self.synced("demo-0003", 0)
 
         [first] = [d for d in self.deliveries("payment", "cp_orderno", "demo-0001") if d.ok][:1]
         before, events_before = self.get("/payments/demo-0001"), self.events()
@@ -214,7 +229,7 @@ class Demo:
         )
         t.ok("the first payment callback sent again → 200 success, nothing changed")
         fetches = self.stack.sim.state()["access_tokens"]["fetches"]
-        t.ok(f"order sync fetched {fetches} access_token for all its pushes (shared through the table)")
+        t.ok(f"order sync fetched the access_token {fetches}× for its pushes: once per lifetime, shared by the table")
         self.heard_once_each()
 
     def refund_fulfil_settle(self) -> None:
@@ -242,9 +257,9 @@ class Demo:
         self.heard(("Payment Fulfilled", "demo-0001"))
         self.synced("demo-0001", 4)
 
-        status, body = self.post(
-            "/payments/demo-0001/settlements", {"out_settle_no": "demo-s-0001", "settle_desc": "订单结算"}
-        )
+        settle = {"out_settle_no": "demo-s-0001", "settle_desc": "订单结算"}
+        self.settle_after_the_cycle("demo-0001", settle)
+        status, body = self.post("/payments/demo-0001/settlements", settle)
         self.expect(status == 201, f"settle answered {status} {body}")
         t.ok("POST …/settlements → 201 PROCESSING (the order center shows 已核销: the platform settles it)")
         settled = self.wait_for("/settlements/demo-s-0001", "SUCCEEDED", "settlement")
@@ -301,6 +316,7 @@ class TradeDemo(Demo):
         paid = self.wait_for("/payments/demo-t-0001", "PAID", "payment")
         t.ok(f"payment callback (Byte-Signature over the raw body) verified → PAID (channel {paid['way']})")
         self.heard(("Payment Created", "demo-t-0001"), ("Payment Paid", "demo-t-0001"))
+        self.refusals()  # while the payment callback is fresh: a replay days later is refused as stale
 
         self.client("orders/demo-t-0001/user_refund", {"amount": 3000, "need_audit": True, "reason": "不想要了"})
         t.say("the user asks for a 3000 fen refund in Douyin; the platform asks the merchant to audit it")
@@ -321,9 +337,9 @@ class TradeDemo(Demo):
         t.ok("refund callback → SUCCEEDED")
         self.heard(("Refund Audit Approved", ref), ("Refund Succeeded", ref))
 
-        status, body = self.post(
-            "/payments/demo-t-0001/settlements", {"out_settle_no": "demo-t-s-0001", "settle_desc": "订单结算"}
-        )
+        settle = {"out_settle_no": "demo-t-s-0001", "settle_desc": "订单结算"}
+        self.settle_after_the_cycle("demo-t-0001", settle)
+        status, body = self.post("/payments/demo-t-0001/settlements", settle)
         self.expect(status == 201, f"settle answered {status} {body}")
         settled = self.wait_for("/settlements/demo-t-s-0001", "SUCCEEDED", "settlement")
         t.ok(f"settle_create → settle callback → SUCCEEDED ({settled['settle_amount']} fen, fee {settled['rake']} fen)")
@@ -337,8 +353,8 @@ class TradeDemo(Demo):
         t.ok("reconciliation asked order_query → PAID without any callback")
         self.http.post(f"{self.trade}/_sim/config", json={"drop": []}, timeout=10).raise_for_status()
 
-        self.refusals()
-        t.ok(f"the whole story fetched {self.stack.trade_sim.token_fetches} client_token (shared through the table)")
+        fetches = self.stack.trade_sim.token_fetches
+        t.ok(f"the whole story fetched the client_token {fetches}×: once per lifetime, shared through the table")
         self.heard_once_each()
 
     def refusals(self) -> None:

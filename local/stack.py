@@ -57,6 +57,8 @@ class StackConfig:
     trade_simulator: dict[str, Any] = field(default_factory=dict)  # extra TradeSimulatorConfig switches
     webhook: bool = True  # the template's MerchantWebhookUrl set: events also go to a receiver on loopback
     order_sync: str = "on"  # the template's OrderSync: push ecpay orders' statuses to the simulator
+    settle_after: str = "payment"  # the template's SettleAfter (the simulator applies the same rule)
+    settle_cycle_days: int = 7  # the template's SettleCycleDays
 
 
 class LocalStack:
@@ -156,6 +158,8 @@ class LocalStack:
                     refund_audit=self.config.refund_audit,
                     trade_base_url=self.trade_sim.base_url,
                     order_sync=self.config.order_sync,
+                    settle_after=self.config.settle_after,
+                    settle_cycle_days=self.config.settle_cycle_days,
                 )
             )
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would drown the demo's timeline

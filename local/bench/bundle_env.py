@@ -100,6 +100,7 @@ def _functions_environment(resources: Any, base_url: str) -> dict[str, str | Non
                 base_url=base_url,
                 log_level=LOG_LEVEL,
                 order_sync="off",
+                settle_cycle_days=0,  # the bench settles right after the payment
             )
         )
     env |= {"RECONCILE_MIN_INTERVAL_MS": "0", "POWERTOOLS_METRICS_DISABLED": "true"}

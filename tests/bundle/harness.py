@@ -330,11 +330,14 @@ def settle_msg(out_settle_no: str, out_order_no: str, status: str = "SUCCESS") -
     }
 
 
-def environment(resources: Resources, base_url: str, *, order_sync: str = "off", **trade: str) -> dict[str, str]:
+def environment(
+    resources: Resources, base_url: str, *, order_sync: str = "off", settle_cycle_days: int = 0, **trade: str
+) -> dict[str, str]:
     """The union of every function's template environment (handlers share one process here).
     ``trade``: ``protocol``, ``refund_audit``, ``trade_base_url`` for a trade-system stack.
     ``order_sync`` is off unless a test turns it on: the other suites settle orders without running
-    the order-sync consumer (the simulator's settlement rule is off for them too)."""
+    the order-sync consumer (the simulator's settlement rule is off for them too). The settlement
+    cycle is 0 days unless a test sets one: they settle right after the payment."""
     env: dict[str, str] = {}
     for logical_id in FUNCTIONS:
         env.update(
@@ -345,6 +348,7 @@ def environment(resources: Resources, base_url: str, *, order_sync: str = "off",
                 callback_url=CALLBACK_URL,
                 base_url=base_url,
                 order_sync=order_sync,
+                settle_cycle_days=settle_cycle_days,
                 **trade,
             )
         )

@@ -40,6 +40,7 @@ API_FIELDS = {
     "settle_desc",
     "settle_params",
     "currency",  # an order's unit: fen (CNY) or diamonds (trade system, iOS)
+    "merchant_uid",  # a payee of settle_params, in both protocols
     # Both protocols' orders take these (the trade system's request, ecpay's order sync).
     "open_id",
     "image_url",

@@ -30,7 +30,7 @@ from douyin_pay.bundle.states import STATUSES, Kind
 from douyin_pay.ecpay import validation as v
 from douyin_pay.ecpay.signing import GO_WHITESPACE
 from local.aws_resources import load_template
-from tests.bundle.harness import SALT, notice_body, payment_msg
+from tests.bundle.harness import SALT, notice_body, payment_msg, settle_msg
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((REPO / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
@@ -572,7 +572,12 @@ def test_create_settlement_answers(bundle):
     seen(post(bundle, route, order, body), 201)
     seen(post(bundle, route, order, body), 200)
     seen(post(bundle, route, order, {**body, "settle_desc": "other"}), 409, "idempotency_conflict")
-    # The platform refuses a second settlement while the first is processing.
+    # One settlement of an order at a time: the bundle holds the second back while the first is in flight.
+    waiting = seen(post(bundle, route, order, {**body, "out_settle_no": fresh("st")}), 409, "settlement_in_progress")
+    assert waiting["in_progress"] == body["out_settle_no"]
+    # Once it is final the next one is sent, and the platform refuses it: nothing is left to settle.
+    bundle.sim.complete_settlement(body["out_settle_no"])
+    assert bundle.callback(notice_body("settle", settle_msg(body["out_settle_no"], order)))[0] == 200
     second = seen(post(bundle, route, order, {**body, "out_settle_no": fresh("st")}), 502, "platform_rejected")
     assert second["err_no"] == 2010
     unpaid = fresh("st")

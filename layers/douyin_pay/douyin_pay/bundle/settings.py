@@ -18,6 +18,13 @@ SANDBOX = "sandbox"
 SECRET_MAX_AGE = 300  # seconds; a rotated SALT/token is picked up within five minutes
 
 
+class SettleAfter(StrEnum):
+    """What the settlement cycle (结算周期, set in the Douyin console) counts from."""
+
+    PAYMENT = "payment"  # N days after the payment (the older rule: 7)
+    FULFILMENT = "fulfilment"  # N days after fulfilment (核销), POST /payments/{no}/fulfilment
+
+
 class RefundAudit(StrEnum):
     """What the bundle answers when the platform asks the merchant to audit a refund a user asked
     for (trade system only; trade-spec §4.7). Unanswered, the platform approves it after 72 h."""
@@ -46,6 +53,10 @@ class Settings:
     # ecpay order sync (订单同步): push every ecpay order's status to Douyin, and settle only orders
     # synced as paid or fulfilled, because the platform's settlement depends on that status.
     order_sync: bool = True
+    # The settlement cycle: an order may be settled settle_cycle_days after its payment or its
+    # fulfilment; before, a settlement is refused here (409) instead of spending a business number.
+    settle_after: SettleAfter = SettleAfter.PAYMENT
+    settle_cycle_days: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -73,6 +84,8 @@ class Settings:
             refund_audit=_refund_audit(env.get("DOUYIN_REFUND_AUDIT", "").strip()),
             event_bus=env.get("EVENT_BUS_NAME", "").strip() or None,
             order_sync=_switch("ORDER_SYNC", env.get("ORDER_SYNC", "").strip(), default=True),
+            settle_after=_settle_after(env.get("SETTLE_AFTER", "").strip()),
+            settle_cycle_days=_days(env.get("SETTLE_CYCLE_DAYS", "").strip()),
         )
 
 
@@ -90,6 +103,21 @@ def _refund_audit(value: str) -> RefundAudit:
     except ValueError:
         names = ", ".join(repr(p.value) for p in RefundAudit)
         raise ConfigurationError(f"DOUYIN_REFUND_AUDIT must be one of {names}") from None
+
+
+def _settle_after(value: str) -> SettleAfter:
+    try:
+        return SettleAfter(value) if value else SettleAfter.PAYMENT
+    except ValueError:
+        raise ConfigurationError("SETTLE_AFTER must be 'payment' or 'fulfilment'") from None
+
+
+def _days(value: str) -> int:
+    if not value:
+        return 7
+    if not value.isdigit() or int(value) > 365:
+        raise ConfigurationError("SETTLE_CYCLE_DAYS must be a whole number of days from 0 to 365")
+    return int(value)
 
 
 def _switch(name: str, value: str, *, default: bool) -> bool:

@@ -35,7 +35,8 @@ from .api import (
 from .context import Context
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
-from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus
+from .settings import SettleAfter
+from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus, is_terminal
 from .store import (
     CONFLICT_RETRIES,
     DUE_INDEX_ATTRS,
@@ -168,27 +169,68 @@ class Submissions:
             except ConditionFailed as exc:
                 raise _Existing(exc.item) from exc
             return
-        sync = platform.settleable_sync() if submission.kind is Kind.SETTLEMENT else None
-        actions = [
-            store.put_action(key, claim, Guard.absent()),
-            self._order_condition(protocol, submission, claim, sync),
-        ]
-        try:
-            store.transact(actions, conflict_retries=CONFLICT_RETRIES)
-        except TransactionFailed as exc:
-            if exc.condition_failed(0):
-                raise _Existing(exc.item(0)) from exc
-            if exc.conflict:
-                raise in_progress("a concurrent request holds this order; retry") from exc
-            raise self._order_refusal(protocol, claim, exc.item(1), sync) from exc
+        rules = None
+        if submission.kind is Kind.SETTLEMENT:
+            rules = self._settle_rules(platform, submission, claim["created_at"])
+        for attempt in (1, 2):
+            actions = [
+                store.put_action(key, claim, Guard.absent()),
+                self._order_condition(protocol, submission, claim, rules),
+            ]
+            try:
+                store.transact(actions, conflict_retries=CONFLICT_RETRIES)
+                return
+            except TransactionFailed as exc:
+                if exc.condition_failed(0):
+                    raise _Existing(exc.item(0)) from exc
+                if exc.conflict:
+                    raise in_progress("a concurrent request holds this order; retry") from exc
+                order = exc.item(1)
+                if attempt == 1 and rules is not None and self._previous_settlement_done(order):
+                    continue  # the marker of a finished settlement was cleared: claim again
+                raise self._order_refusal(protocol, claim, order, rules) from exc
+
+    def _previous_settlement_done(self, order: Mapping[str, Any] | None) -> bool:
+        """The order names a settlement in flight (``settling``). It is cleared when the next
+        settlement finds it finished, so a callback never writes the order: True if it was."""
+        settling = (order or {}).get("settling")
+        if not settling:
+            return False
+        previous = self.ctx.store.get(Kind.SETTLEMENT, settling)
+        if previous is not None and not is_terminal(previous.get("status", SUBMITTING)):
+            return False
+        clear = Change(remove=("settling",))
+        clear.where(clear.expr.eq("settling", settling))
+        with contextlib.suppress(ConditionFailed):
+            self.ctx.store.update(object_key(Kind.ORDER, order["out_order_no"]), clear)
+        return True
+
+    def _settle_rules(self, platform: Platform, submission: Submission, now: int) -> SettleRules:
+        settings = self.ctx.settings
+        cycle_from = None
+        if settings.settle_cycle_days:
+            by_fulfilment = settings.settle_after is SettleAfter.FULFILMENT and platform.records_fulfilment
+            cycle_from = "fulfilled_at" if by_fulfilment else "paid_at"
+        return SettleRules(
+            platform.settleable_sync(),
+            cycle_from,
+            settings.settle_cycle_days * DAY,
+            now,
+            ref=submission.ref,
+            payees=submission.payees,
+        )
 
     def _order_condition(
-        self, protocol: PaymentProtocol, submission: Submission, claim: Mapping[str, Any], sync: frozenset[int] | None
+        self,
+        protocol: PaymentProtocol,
+        submission: Submission,
+        claim: Mapping[str, Any],
+        rules: SettleRules | None,
     ) -> dict:
         """The paid order the request belongs to, of this protocol; a refund also reserves its
         amount there, so succeeded + in-flight refunds never exceed what was paid. A settlement's
-        order must also have been synced with a status the platform settles (``sync``), so a
-        settlement the platform would refuse spends no business number."""
+        order must also meet the platform's :class:`SettleRules`, so a settlement the platform
+        would refuse spends no business number."""
         order_key = object_key(Kind.ORDER, submission.out_order_no)
         if submission.kind is Kind.REFUND:
             reserve = Change(add={"refundable_amount": -claim["refund_amount"]})
@@ -200,14 +242,20 @@ class Submissions:
                 f"{cond.name('refundable_amount')} >= {cond.value(claim['refund_amount'])}",
             )
             return self.ctx.store.update_action(order_key, reserve)
+        if rules is not None:
+            # One settlement at a time, and at most MAX_SETTLE_REQUESTS: counted and marked on the order.
+            mark = Change(set={"settling": rules.ref}, add={"settle_requests": 1})
+            cond = mark.expr
+            mark.where(
+                cond.exists(),
+                cond.eq("status", OrderStatus.PAID),
+                _protocol_clause(cond, protocol),
+                *rules.clauses(cond),
+            )
+            return self.ctx.store.update_action(order_key, mark)
         paid = Guard()
         cond = paid.expr
         paid.where(cond.exists(), cond.eq("status", OrderStatus.PAID), _protocol_clause(cond, protocol))
-        if sync:
-            # An order created before order sync was never pushed and never will be: the platform
-            # decides on it, as it did before the upgrade.
-            shown = f"{cond.name('sync_status')} IN ({', '.join(cond.value(s) for s in sorted(sync))})"
-            paid.where(f"{shown} OR attribute_not_exists({cond.name('sync_missing')})")
         return self.ctx.store.check_action(order_key, paid)
 
     @staticmethod
@@ -215,7 +263,7 @@ class Submissions:
         protocol: PaymentProtocol,
         claim: Mapping[str, Any],
         order: Mapping[str, Any] | None,
-        sync: frozenset[int] | None = None,
+        rules: SettleRules | None = None,
     ) -> Exception:
         out_order_no = claim["out_order_no"]
         if order is None:
@@ -225,8 +273,8 @@ class Submissions:
             return _OrderOfOtherProtocol(order_protocol)
         if order.get("status") != OrderStatus.PAID:
             return order_not_paid(out_order_no, order.get("status"))
-        if sync and "sync_missing" in order and order.get("sync_status") not in sync:
-            return _not_synced(out_order_no, order)
+        if rules is not None:
+            return rules.refusal(out_order_no, order)
         return ApiError(
             409,
             "refund_exceeds_refundable",
@@ -344,6 +392,89 @@ class Submissions:
                 store.update(key, change)
         except (ConditionFailed, TransactionFailed):
             pass  # reconciliation settled it meanwhile
+
+
+DAY = 86_400
+MAX_SETTLE_REQUESTS = 50  # per order (ecpay-spec §3.5)
+
+
+@dataclass(frozen=True)
+class SettleRules:
+    """What a settlement needs of its PAID order, checked in the claim's transaction."""
+
+    sync: frozenset[int] | None  # the order-center statuses the platform settles in (ecpay order sync)
+    cycle_from: str | None  # "paid_at" / "fulfilled_at": the settlement cycle counts from it (None: no cycle)
+    cycle: int  # seconds
+    now: int
+    ref: str = ""  # the settlement being claimed
+    payees: tuple[str, ...] = ()  # its third-party payees
+
+    def clauses(self, cond: Expr) -> list[str]:
+        requests = cond.name("settle_requests")
+        out = [
+            f"attribute_not_exists({cond.name('settling')})",
+            f"attribute_not_exists({requests}) OR {requests} < {cond.value(MAX_SETTLE_REQUESTS)}",
+        ]
+        if self.payees:
+            seller = cond.name("seller_uid")
+            listed = ", ".join(cond.value(uid) for uid in self.payees)
+            out.append(f"attribute_not_exists({seller}) OR NOT ({seller} IN ({listed}))")
+        if self.sync:
+            # An order created before order sync was never pushed and never will be: the platform
+            # decides on it, as it did before the upgrade.
+            shown = f"{cond.name('sync_status')} IN ({', '.join(cond.value(s) for s in sorted(self.sync))})"
+            out.append(f"{shown} OR attribute_not_exists({cond.name('sync_missing')})")
+        if self.cycle_from == "paid_at":
+            # An order paid before paid_at was recorded from every source: the platform decides.
+            paid_at = cond.name("paid_at")
+            out.append(f"attribute_not_exists({paid_at}) OR {paid_at} <= {cond.value(self.now - self.cycle)}")
+        elif self.cycle_from == "fulfilled_at":
+            out.append(f"{cond.name('fulfilled_at')} <= {cond.value(self.now - self.cycle)}")
+        return out
+
+    def refusal(self, out_order_no: str, order: Mapping[str, Any]) -> ApiError:
+        """Why the PAID ``order`` failed :meth:`clauses`."""
+        if order.get("settling"):
+            return ApiError(
+                409,
+                "settlement_in_progress",
+                f"settlement {order['settling']!r} of order {out_order_no!r} has not finished; the platform takes "
+                "the next one only after it",
+                retryable=True,
+                in_progress=order["settling"],
+            )
+        if int(order.get("settle_requests", 0)) >= MAX_SETTLE_REQUESTS:
+            return ApiError(
+                409,
+                "settle_limit_reached",
+                f"order {out_order_no!r} has had {MAX_SETTLE_REQUESTS} settle requests, the platform's limit",
+            )
+        if order.get("seller_uid") in self.payees:
+            return ApiError(
+                409,
+                "payee_is_seller",
+                f"settle_params names the order's seller {order['seller_uid']!r}: it receives the rest by itself; "
+                "list third parties only",
+            )
+        if self.sync and "sync_missing" in order and order.get("sync_status") not in self.sync:
+            return _not_synced(out_order_no, order)
+        days = self.cycle // DAY
+        start = order.get(self.cycle_from or "")
+        if self.cycle_from == "fulfilled_at" and start is None:
+            return ApiError(
+                409,
+                "order_not_fulfilled",
+                f"order {out_order_no!r} can be settled {days} days after its fulfilment (核销), which has not been "
+                "recorded: POST /payments/{out_order_no}/fulfilment",
+            )
+        opens_at = int(start or 0) + self.cycle
+        return ApiError(
+            409,
+            "settlement_not_open",
+            f"order {out_order_no!r} can be settled from {opens_at} (unix seconds), {days} days after its "
+            f"{'fulfilment' if self.cycle_from == 'fulfilled_at' else 'payment'} (the settlement cycle)",
+            opens_at=opens_at,
+        )
 
 
 def _not_synced(out_order_no: str, order: Mapping[str, Any]) -> ApiError:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .platforms.base import Observation
-from .states import Kind, allowed_sources, is_terminal
+from .states import Kind, OrderStatus, allowed_sources, is_terminal
 from .store import DUE_INDEX_ATTRS, Change, Store, object_key
 
 __all__ = ["change_for", "fail_refund", "mismatch", "release_action", "reserved"]
@@ -21,7 +21,12 @@ __all__ = ["change_for", "fail_refund", "mismatch", "release_action", "reserved"
 
 def change_for(obs: Observation, now: int) -> Change:
     """The conditional update applying ``obs``: forward-only, and only if ``expect`` matches."""
-    change = Change(set={"status": obs.status, "updated_at": now}, set_once=dict(obs.facts))
+    facts = dict(obs.facts)
+    if obs.kind is Kind.ORDER and obs.status == OrderStatus.PAID and not facts.get("paid_at"):
+        # The settlement cycle counts from the payment: when the platform did not say when, the
+        # first time we learnt of it (never earlier than the truth, so never opens too early).
+        facts["paid_at"] = now
+    change = Change(set={"status": obs.status, "updated_at": now}, set_once=facts)
     cond = change.expr
     change.where(cond.exists(), cond.status_in(allowed_sources(obs.kind, obs.status)))
     change.where(*(cond.eq(k, v) for k, v in obs.expect.items()))

@@ -93,6 +93,8 @@ class Submission:
     # Request fields the bundle keeps but does not send (an ecpay order's sync fields, stored in
     # ``record``): part of the request's identity, so a retry with other values is a conflict.
     unsent: Mapping[str, Any] = field(default_factory=dict)
+    # A settlement's third-party payees (their merchant uids): never the order's seller.
+    payees: tuple[str, ...] = ()
 
     @property
     def identity(self) -> dict[str, Any]:

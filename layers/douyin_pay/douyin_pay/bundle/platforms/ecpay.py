@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice, parse_callback
@@ -209,7 +210,8 @@ class EcpayPlatform:
         for key, value in fields.items():  # everything must sign before anything is written
             if value is not None:
                 wire_value(key, value)
-        return Submission(kind, ref, fields, record, out_order_no=fields["out_order_no"])
+        payees = tuple(p["merchant_uid"] for p in fields.get("settle_params") or ()) if kind is Kind.SETTLEMENT else ()
+        return Submission(kind, ref, fields, record, out_order_no=fields["out_order_no"], payees=payees)
 
     @staticmethod
     def stored_request(kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,5 +374,18 @@ def _observation(
     if status is None:  # a state we do not act on
         return None
     facts = {name: getattr(src, name) for src in sources for name in _FACTS[kind] if hasattr(src, name)}
+    if kind is Kind.ORDER and not facts.get("paid_at") and facts.get("pay_time"):
+        facts["paid_at"] = _beijing_time(facts["pay_time"])  # a query says when only as text
     facts["platform_message"] = message
     return Observation(kind, ref, status.value, {k: v for k, v in facts.items() if v not in (None, "")}, dict(expect))
+
+
+_BEIJING = timezone(timedelta(hours=8))  # the platform's times are China Standard Time (no DST)
+
+
+def _beijing_time(text: object) -> int | None:
+    """Unix seconds of a query's ``pay_time`` ("2021-07-01 01:43:15", Beijing time); None if unreadable."""
+    try:
+        return int(datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=_BEIJING).timestamp())
+    except ValueError:
+        return None

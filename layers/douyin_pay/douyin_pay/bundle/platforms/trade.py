@@ -334,7 +334,10 @@ class TradePlatform:
 
         secrets = self._secrets()
         data = request_order_data(self.request_of(Kind.ORDER, item))
-        signed = sign_request_order(self._settings.app_id, data, secrets.private_key, secrets.key_version)
+        # Timestamped by the bundle's clock, the one its callback checks read: the platform's time.
+        signed = sign_request_order(
+            self._settings.app_id, data, secrets.private_key, secrets.key_version, timestamp=int(self._clock())
+        )
         return signed.as_tt_request_order()
 
     @staticmethod
