@@ -29,6 +29,8 @@ order_status 4, asked through ``fulfilled_at``). A settle before then is refused
 not by a FAIL callback [I: the doc does not say which]: "未到结算周期" when the order is not yet
 settleable, the doc's "原支付单未支付成功并核销" when it was never fulfilled. A fulfilment pushed
 before the payment counts from the payment [I]. 0 days turns the rule off in both modes.
+
+``settle_params`` names third parties only: a payee that is the order's seller is refused (2010).
 """
 
 from __future__ import annotations
@@ -510,8 +512,13 @@ class Platform:
         return {"settle_no": settlement.settle_no}
 
     def _check_may_settle(self, order: Order, payees: tuple[Payee, ...], now: float) -> None:
-        """The rules between a paid order and its settlement: order sync, the cycle."""
+        """The rules between a paid order and its settlement: the payees, order sync, the cycle."""
         no = order.out_order_no
+        # settle_params names third parties only [I: checked before the order's sync status and
+        # cycle, since no waiting makes such a request right].
+        for i, payee in enumerate(payees):
+            if payee.merchant_uid == order.seller_uid:
+                raise Refusal(v.ERR_PARAM, f"分账方不能是卖家 settle_params[{i}].merchant_uid is the seller")
         cfg = self._config.get()
         if cfg.require_order_sync:
             pushed = self._pushed_status(no)
