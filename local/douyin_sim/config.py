@@ -8,6 +8,7 @@ atomic (a new frozen snapshot replaces the old one).
 from __future__ import annotations
 
 import dataclasses
+import math
 import secrets
 import threading
 from collections.abc import Mapping
@@ -52,6 +53,11 @@ ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in ORDER_SYNC_ENDPOINTS)
 DEFAULT_DELAYS: dict[str, float] = {"payment": 1.0, "refund": 12.0, "settle": 5.0}
 
 OUTCOMES = ("SUCCESS", "FAIL")
+
+# What the settlement cycle counts from: the payment (the older "settleable 7 days after payment")
+# or the fulfilment (核销, the newer D+N; the platform learns of it from an order push with
+# order_status 4).
+SETTLE_AFTER = ("payment", "fulfilment")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,11 @@ class SimulatorConfig:
     app_secret: str = field(repr=False, default_factory=lambda: secrets.token_hex(16))
     # settle is refused (2010) unless the order's latest pushed order_status is 1 or 4.
     require_order_sync: bool = True
+    # settle is refused (2010) before the order's settlement cycle has run: settle_cycle_days after
+    # the payment, or after the fulfilment (an unfulfilled order is refused). 0 turns the rule off
+    # in both modes.
+    settle_cycle_days: float = 7.0
+    settle_after: Literal["payment", "fulfilment"] = "payment"
 
     def __post_init__(self) -> None:
         _check(self)
@@ -125,6 +136,8 @@ RUNTIME_SWITCHES = frozenset(
         "allow_external_delivery",
         "seller_uid",
         "require_order_sync",
+        "settle_cycle_days",
+        "settle_after",
     }
 )
 
@@ -171,6 +184,12 @@ def _check_platform(cfg: SimulatorConfig) -> None:
         value = getattr(cfg, name)
         if value is not None and value < 0:
             raise ValueError(f"{name} must be >= 0 or None")
+    days = cfg.settle_cycle_days
+    # bool is an int subclass; a JSON true is no number of days.
+    if type(days) not in (int, float) or not math.isfinite(days) or days < 0:
+        raise ValueError("settle_cycle_days must be a finite number >= 0 (0 turns the cycle off)")
+    if cfg.settle_after not in SETTLE_AFTER:
+        raise ValueError(f"settle_after must be one of {SETTLE_AFTER}")
 
 
 def _normalise(changes: Mapping[str, Any], current: SimulatorConfig) -> dict[str, Any]:
@@ -235,4 +254,6 @@ def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
         "allow_external_delivery": cfg.allow_external_delivery,
         "seller_uid": cfg.seller_uid,
         "require_order_sync": cfg.require_order_sync,
+        "settle_cycle_days": cfg.settle_cycle_days,
+        "settle_after": cfg.settle_after,
     }

@@ -17,7 +17,9 @@ at once: only the newest token and, for 300 s, the one before it are valid.
 Every accepted push is kept per ``order_detail.order_id`` (the developer's out_order_no, whether or
 not ecpay ever saw that order: the order center does not require one). The order's pushed status
 is the push with the greatest ``update_time``; an older one is answered 0 and changes nothing. ecpay
-``settle`` asks :meth:`OrderSync.pushed_status` (platform.py, switch ``require_order_sync``).
+``settle`` asks :meth:`OrderSync.pushed_status` (platform.py, switch ``require_order_sync``) and,
+when the settlement cycle counts from the fulfilment (switch ``settle_after``),
+:meth:`OrderSync.fulfilled_at`: the receive time of the first applied push with order_status 4.
 
 Choices where the contract is silent, marked [I] like platform.py's:
 
@@ -34,7 +36,7 @@ Choices where the contract is silent, marked [I] like platform.py's:
 * The success answer of the push is ``{"err_code": 0, "err_msg": "", "body": ""}``.
 
 Thread-safe on its own (one lock). It never calls the platform, so the platform may call
-:meth:`OrderSync.pushed_status` while holding its own lock.
+:meth:`OrderSync.pushed_status` and :meth:`OrderSync.fulfilled_at` while holding its own lock.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ STATUS_TEXT: Mapping[int, str] = {
     6: "已退款",
     8: "退款失败",
 }
-SETTLEABLE_STATUSES = (1, 4)  # paid, fulfilled
+FULFILLED = 4  # 已核销: starts the settlement cycle when it counts from the fulfilment
+SETTLEABLE_STATUSES = (1, FULFILLED)  # paid, fulfilled
 POI_ORDER_TYPES = (9101, 9001)
 
 MAX_EXTRA_BYTES = 2047  # "< 2048 bytes"
@@ -336,6 +339,16 @@ class OrderSync:
         with self._lock:
             record = self.records.get(out_order_no)
             return None if record is None else record.status
+
+    def fulfilled_at(self, out_order_no: str) -> float | None:
+        """When the platform learnt the order was fulfilled (核销): the simulated receive time of its
+        first applied push with order_status 4; None if there was none. A push with 4 that was
+        older than the order's status at its arrival (not applied) tells the platform nothing."""
+        with self._lock:
+            record = self.records.get(out_order_no)
+            if record is None:
+                return None
+            return next((p.received_at for p in record.pushes if p.applied and p.order_status == FULFILLED), None)
 
     def record(self, out_order_no: str) -> dict[str, Any] | None:
         with self._lock:

@@ -21,12 +21,23 @@ Codes where ecpay-spec is silent (§4, §10 Q3) — chosen here, marked [I]:
 Settlement also depends on order sync (订单同步, order_sync.py): with ``require_order_sync`` on, a
 paid order whose latest pushed order_status is not 1 (paid) or 4 (fulfilled), or that was never
 pushed, is refused with 2010. The platform asks ``pushed_status`` (given by the simulator) for it.
+
+The settlement cycle (switches ``settle_cycle_days``, ``settle_after``): an order becomes settleable
+``settle_cycle_days`` after its payment ("payment", the older rule) or after its fulfilment
+("fulfilment", the newer D+N; the platform learns of 核销 from the first applied order push with
+order_status 4, asked through ``fulfilled_at``). A settle before then is refused at once with 2010,
+not by a FAIL callback [I: the doc does not say which]: "未到结算周期" when the order is not yet
+settleable, the doc's "原支付单未支付成功并核销" when it was never fulfilled. A fulfilment pushed
+before the payment counts from the payment [I]. 0 days turns the rule off in both modes.
+
+``settle_params`` names third parties only: a payee that is the order's seller is refused (2010).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +48,7 @@ from typing import Any
 
 from . import validation as v
 from .clock import SimClock
-from .config import ConfigHolder
+from .config import ConfigHolder, SimulatorConfig
 from .order_sync import SETTLEABLE_STATUSES
 from .validation import Payee, Refusal
 
@@ -49,6 +60,7 @@ ERR_RETURN_NO_LENGTH = 2102  # §3.8, query_return: "out_return_no length must b
 # Beijing time: the platform formats "yyyy-MM-dd HH:mm:ss" in China Standard Time [I].
 _CST = timezone(timedelta(hours=8))
 
+DAY = 86_400
 PAY_WAYS = (1, 2, 3, 10)  # WeChat, Alipay, bank card (old doc), Douyin Pay (§3.2)
 MAX_SETTLES_PER_ORDER = 50  # §3.5
 
@@ -187,12 +199,15 @@ class Platform:
         clock: SimClock,
         emit: Callable[[Notice], None],
         pushed_status: Callable[[str], int | None] = lambda _no: None,
+        fulfilled_at: Callable[[str], float | None] = lambda _no: None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._emit = emit
         # An order's current order-sync status (None = never pushed); called under self._lock.
         self._pushed_status = pushed_status
+        # When the order was fulfilled (None = never), per order sync; called under self._lock.
+        self._fulfilled_at = fulfilled_at
         self._lock = threading.RLock()
         self._outbox: list[Notice] = []
         self._seq = 0
@@ -295,6 +310,21 @@ class Platform:
         refunded = sum(r.refund_amount for r in in_transit)
         settled = sum(s.settle_amount for s in self._settlements_of(no) if s.status in _ACTIVE)
         return max(order.total_amount - refunded - settled, 0)
+
+    def _settleable_at(self, order: Order, cfg: SimulatorConfig) -> float | None:
+        """When the settlement cycle lets the order be settled; None if it waits for a payment or
+        a fulfilment that has not happened."""
+        if order.paid_at is None:
+            return None
+        if not cfg.settle_cycle_days:
+            return order.paid_at
+        start = order.paid_at
+        if cfg.settle_after == "fulfilment":
+            fulfilled = self._fulfilled_at(order.out_order_no)
+            if fulfilled is None:
+                return None
+            start = max(start, fulfilled)
+        return start + cfg.settle_cycle_days * DAY
 
     def _order_or_refuse(self, out_order_no: str) -> Order:
         order = self.orders.get(out_order_no)
@@ -444,13 +474,7 @@ class Platform:
         order = self._order_or_refuse(out_order_no)
         if order.status != "SUCCESS":
             raise Refusal(v.ERR_PARAM, f"原支付单未支付成功,禁止分账 order {out_order_no} is {order.status}")
-        if self._config.get().require_order_sync:
-            pushed = self._pushed_status(out_order_no)
-            if pushed not in SETTLEABLE_STATUSES:
-                shown = "none" if pushed is None else pushed
-                raise Refusal(
-                    v.ERR_PARAM, f"订单同步状态不是已支付/已核销,禁止分账 order {out_order_no} pushed status {shown}"
-                )
+        self._check_may_settle(order, payees, now)
         mine = self._settlements_of(out_order_no)
         # §3.5: follow-up settlements only after the previous one completed; ≤50 per order.
         if any(s.status == "PROCESSING" for s in mine):
@@ -486,6 +510,29 @@ class Platform:
         )
         self.settlements[out_settle_no] = settlement
         return {"settle_no": settlement.settle_no}
+
+    def _check_may_settle(self, order: Order, payees: tuple[Payee, ...], now: float) -> None:
+        """The rules between a paid order and its settlement: the payees, order sync, the cycle."""
+        no = order.out_order_no
+        # settle_params names third parties only [I: checked before the order's sync status and
+        # cycle, since no waiting makes such a request right].
+        for i, payee in enumerate(payees):
+            if payee.merchant_uid == order.seller_uid:
+                raise Refusal(v.ERR_PARAM, f"分账方不能是卖家 settle_params[{i}].merchant_uid is the seller")
+        cfg = self._config.get()
+        if cfg.require_order_sync:
+            pushed = self._pushed_status(no)
+            if pushed not in SETTLEABLE_STATUSES:
+                shown = "none" if pushed is None else pushed
+                raise Refusal(v.ERR_PARAM, f"订单同步状态不是已支付/已核销,禁止分账 order {no} pushed status {shown}")
+        if cfg.settle_cycle_days:
+            settleable_at = self._settleable_at(order, cfg)
+            if settleable_at is None:
+                raise Refusal(v.ERR_PARAM, f"原支付单未支付成功并核销,禁止分账 order {no} is not fulfilled")
+            if now < settleable_at:
+                # Rounded up, so the time shown is never one at which the settle is still refused.
+                when = format_time(math.ceil(settleable_at))
+                raise Refusal(v.ERR_PARAM, f"未到结算周期,禁止分账 order {no} can be settled from {when}")
 
     def query_settle(self, body: Mapping[str, Any]) -> dict[str, Any]:
         with self._txn():
@@ -797,6 +844,7 @@ class Platform:
         view = dataclasses.asdict(o)
         view["pay_time"] = format_time(o.paid_at)
         view["unsettled"] = self._unsettled(o)
+        view["settleable_at"] = self._settleable_at(o, self._config.get())
         return view
 
     def _settlement_view(self, s: Settlement) -> dict[str, Any]:

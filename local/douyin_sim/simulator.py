@@ -29,7 +29,11 @@ class DouyinSimulator:
         self.notifier = Notifier(self._config, self.clock, tick=self._tick, next_due=self._next_due)
         self.order_sync = OrderSync(self._config, self.clock)
         self.platform = Platform(
-            self._config, self.clock, emit=self.notifier.submit, pushed_status=self.order_sync.pushed_status
+            self._config,
+            self.clock,
+            emit=self.notifier.submit,
+            pushed_status=self.order_sync.pushed_status,
+            fulfilled_at=self.order_sync.fulfilled_at,
         )
         self.api = EcpayApi(self._config, self.platform)
         self.limiter = RateLimiter(self._config)

@@ -24,6 +24,9 @@ PROVIDER = "tta4bad2000001234"
 CALLBACK_HOST = "https://callback.localhost"
 NOTIFY_URL = CALLBACK_HOST + "/douyin/notify"
 START = 1_750_000_000.0  # a fixed simulated start time
+DAY = 86_400
+# The default settlement cycle: an order is settleable 7 days after its payment (settle_cycle_days).
+SETTLE_CYCLE = 7 * DAY
 _ORDER = {"total_amount": 100, "subject": "s", "body": "b", "valid_time": 900}
 TOKEN_PATH = "/api/apps/v2/token"
 PUSH_PATH = "/api/apps/order/v2/push"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from local.douyin_sim.platform import ControlError, rake_of
-from tests.local.sim_helpers import paid_order, push_paid
+from tests.local.sim_helpers import SETTLE_CYCLE, paid_order, push_paid
 
 # ---------------------------------------------------------------------------- idempotency (§2)
 
@@ -30,6 +30,7 @@ class TestIdempotency:
         assert again == first
         assert client.call("query_refund", out_refund_no="R1")["refundInfo"]["refund_amount"] == 100
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         s1 = client.settle("S1")
         assert s1["err_no"] == 0
         assert client.settle("S1", desc="other") == s1
@@ -101,6 +102,7 @@ class TestBusinessRules:
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         client.refund("R1", 300)
 
         def settle(no: str, amount: int) -> dict[str, Any]:
@@ -117,6 +119,7 @@ class TestBusinessRules:
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         assert client.settle("S1")["err_no"] == 0
         simulator.advance(3)
         before = client.refund("R1", 100)
@@ -130,6 +133,7 @@ class TestBusinessRules:
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         payees = json.dumps([{"merchant_uid": "m1", "amount": 100}])
         assert client.settle("S1", settle_params=payees)["err_no"] == 0
 

@@ -11,7 +11,16 @@ import pytest
 
 from local.douyin_sim import Delivery
 from local.douyin_sim.config import RETRY_SCHEDULE
-from tests.local.sim_helpers import APP_ID, NOTIFY_URL, START, msg_of, paid_order, push_paid, signature_by_hand
+from tests.local.sim_helpers import (
+    APP_ID,
+    NOTIFY_URL,
+    SETTLE_CYCLE,
+    START,
+    msg_of,
+    paid_order,
+    push_paid,
+    signature_by_hand,
+)
 
 # ---------------------------------------------------------------------------- callbacks
 
@@ -103,6 +112,7 @@ class TestCallbacks:
         simulator.advance(1)
         receiver.wait(1)
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         payees = json.dumps([{"merchant_uid": "m1", "amount": 1000}])
         assert client.settle("S1", settle_params=payees)["err_no"] == 0
         simulator.advance(3 + 5)
@@ -117,12 +127,13 @@ class TestCallbacks:
         assert msg["commission"] == 0
         assert "商户号m1-分成金额(分)1000" in msg["settle_detail"]
         assert msg["is_auto_settle"] is False
-        assert msg["settled_at"] == int(START + 1 + 3)
+        assert msg["settled_at"] == int(START + 1 + SETTLE_CYCLE + 3)
 
     def test_manual_completion_with_fail(self, make_sim, receiver):
         simulator, client = make_sim(refund_processing_seconds=None, settle_processing_seconds=None)
         paid_order(simulator, client)
         push_paid(client)
+        simulator.advance(SETTLE_CYCLE)
         client.refund("R1", 1)
         assert client.settle("S1")["err_no"] == 0
         simulator.advance(3600)

@@ -19,6 +19,7 @@ from tests.local.sim_helpers import (
     APP_ID,
     APP_SECRET,
     PUSH_PATH,
+    SETTLE_CYCLE,
     START,
     STATUS_TEXT,
     TOKEN_PATH,
@@ -499,6 +500,7 @@ class TestSettlementRule:
         simulator, client = sim
         paid_order(simulator, client, amount=1000)
         assert client.push_status("A1", status)["err_code"] == 0
+        simulator.advance(SETTLE_CYCLE)
         answer = client.settle("S1")
         assert answer["err_no"] == 0, answer
         assert simulator.state()["settlements"]["S1"]["settle_amount"] == 1000
@@ -506,6 +508,7 @@ class TestSettlementRule:
     def test_the_latest_push_decides(self, sim):
         simulator, client = sim
         paid_order(simulator, client)
+        simulator.advance(SETTLE_CYCLE)
         client.push_status("A1", 1, update_time=T0 + 10)
         client.push_status("A1", 5, update_time=T0 + 20)  # refund started
         client.push_status("A1", 1, update_time=T0 + 15)  # late and older: ignored
@@ -526,6 +529,7 @@ class TestSettlementRule:
     def test_a_refused_settle_spends_its_number(self, sim):
         simulator, client = sim
         paid_order(simulator, client)
+        simulator.advance(SETTLE_CYCLE)
         settle_tips(client.settle("S1"))
         push_paid(client)
         again = client.settle("S1")
@@ -539,6 +543,7 @@ class TestSettlementRule:
         simulator, client = sim
         paid_order(simulator, client, no="A1")
         paid_order(simulator, client, no="A2")
+        simulator.advance(SETTLE_CYCLE)
         off = client.control("POST", "config", {"require_order_sync": False})
         assert off.status_code == 200
         assert off.json()["require_order_sync"] is False
@@ -551,6 +556,7 @@ class TestSettlementRule:
     def test_switch_off_at_construction(self, make_sim):
         simulator, client = make_sim(require_order_sync=False)
         paid_order(simulator, client)
+        simulator.advance(SETTLE_CYCLE)
         assert client.settle("S1")["err_no"] == 0
 
 

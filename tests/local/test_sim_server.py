@@ -32,8 +32,9 @@ class TestHttpSurface:
         assert client.http.post(unknown, json={}, timeout=5).status_code == 404
         assert client.http.post(f"{client.base_url}/elsewhere", json={}).status_code == 404
 
-    def test_control_routes(self, sim, receiver):
-        simulator, client = sim
+    def test_control_routes(self, make_sim, receiver):
+        # The control routes, not the settlement cycle: S1 is settled right after the payment.
+        simulator, client = make_sim(settle_cycle_days=0)
         client.create_order("A1", total_amount=1000)
         client.create_order("A2")
         assert client.control("POST", "orders/A2/cancel").status_code == 200

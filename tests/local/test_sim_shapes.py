@@ -49,8 +49,9 @@ class TestShapes:
         assert info["channel_gateway_no"]
         assert info["seller_uid"]
 
-    def test_refund_settle_return_and_queries(self, sim):
-        simulator, client = sim
+    def test_refund_settle_return_and_queries(self, make_sim):
+        # Answer shapes, not the settlement cycle: S1 is settled 3 s after the payment.
+        simulator, client = make_sim(settle_cycle_days=0)
         paid_order(simulator, client, amount=10000)
         refund = client.refund("R1", 1000, reason="不想要了")
         assert set(refund) == {"err_no", "err_tips", "refund_no"}
