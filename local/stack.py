@@ -127,6 +127,8 @@ class LocalStack:
             self._token,
             app_secret=self._app_secret,
             speed=self.config.speed,
+            settle_cycle_days=self.config.settle_cycle_days,
+            settle_after=self.config.settle_after,
             deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
             **self.config.simulator,
         )

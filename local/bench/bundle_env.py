@@ -66,6 +66,7 @@ def in_process_bundle() -> Iterator[Any]:
         refund_processing_seconds=None,
         settle_processing_seconds=None,
         require_order_sync=False,
+        settle_cycle_days=0,  # it settles right after the payment, on both sides
     )
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(DouyinSimulator(sim_config))

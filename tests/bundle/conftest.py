@@ -55,6 +55,8 @@ def sim_config(*, require_order_sync: bool) -> SimulatorConfig:
         refund_processing_seconds=None,
         settle_processing_seconds=None,
         require_order_sync=require_order_sync,
+        # The settlement cycle is 0 days on both sides unless a test sets one (test_settlement_rules.py).
+        settle_cycle_days=0,
     )
 
 

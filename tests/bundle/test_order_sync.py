@@ -483,3 +483,25 @@ def test_an_order_from_before_order_sync_is_left_to_the_platform(synced_bundle):
     assert (status, body["code"]) == (502, "platform_rejected")  # the simulator's strict rule, not ours
     bundle.sim.configure(require_order_sync=False)
     assert bundle.settle("sync-old", {"out_settle_no": "sync-old-s2", "settle_desc": "结算"})[0] == 201
+
+
+def test_the_cycle_after_fulfilment_counts_from_the_fulfilment_both_sides_know(synced_bundle, monkeypatch):
+    """SettleAfter=fulfilment: the bundle counts from its fulfilled_at, the platform from the push
+    that told it (已核销) — the same moment, so the bundle's 409 ends when the platform's refusal would."""
+    bundle = synced_bundle
+    monkeypatch.setenv("SETTLE_AFTER", "fulfilment")
+    monkeypatch.setenv("SETTLE_CYCLE_DAYS", "3")
+    runtime.reset()
+    bundle.sim.configure(settle_after="fulfilment", settle_cycle_days=3)
+    bundle.create_payment(order("sync-cy"))
+    pay(bundle, "sync-cy")
+    bundle.propagate()
+    assert fulfil(bundle, "sync-cy")[0] == 201
+    bundle.propagate()
+    assert current(bundle, "sync-cy") == 4
+    bundle.advance(3 * 86_400 - 5)
+    settle = {"out_settle_no": "sync-cy-s", "settle_desc": "结算"}
+    assert bundle.settle("sync-cy", settle)[1]["code"] == "settlement_not_open"
+    bundle.advance(5)
+    status, body = bundle.settle("sync-cy", settle)
+    assert status == 201, body

@@ -27,6 +27,7 @@ def cycle(bundle, monkeypatch):
     """The bundle with a 7-day cycle after payment (the older ecpay rule)."""
     monkeypatch.setenv("SETTLE_CYCLE_DAYS", "7")
     runtime.reset()
+    bundle.sim.configure(settle_cycle_days=7)  # and the platform's, which would refuse it too
     return bundle
 
 
@@ -57,6 +58,7 @@ def test_with_the_cycle_after_fulfilment_an_unfulfilled_order_is_refused(cycle, 
     monkeypatch.setenv("SETTLE_AFTER", "fulfilment")
     monkeypatch.setenv("SETTLE_CYCLE_DAYS", "3")
     runtime.reset()
+    cycle.sim.configure(settle_cycle_days=0)  # the simulator learns of 核销 only by order sync, off here
     paid(cycle)
     cycle.advance(30 * DAY)
     status, body = cycle.settle("order-1", SETTLE)
