@@ -15,8 +15,10 @@ from douyin_pay.bundle import runtime
 from douyin_pay.bundle.queue import ReconcileMessage
 
 # Keeps one invocation's platform queries at or under 1000/MIN_INTERVAL_MS per second, so
-# ReconcileMaxConcurrency x this rate stays under the platform's 30 QPS query limit.
-MIN_INTERVAL_MS = int(os.environ.get("RECONCILE_MIN_INTERVAL_MS", "200"))
+# ReconcileMaxConcurrency (at most 5) x this rate stays under the platform's 30 QPS query limit.
+# The template leaves the default; tests set 0 (no pacing).
+DEFAULT_MIN_INTERVAL_MS = 200
+MIN_INTERVAL_MS = int(os.environ.get("RECONCILE_MIN_INTERVAL_MS", str(DEFAULT_MIN_INTERVAL_MS)))
 DEADLINE_MARGIN_MS = 12_000  # one platform query may take ~11 s (connect + read timeouts)
 
 logger = Logger()

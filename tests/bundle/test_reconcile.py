@@ -85,6 +85,31 @@ class TestOrders:
         assert bundle.item("ORDER#order-1", "ORDER")["reconcile_attempts"] == 1
         assert bundle.queue_depth() == 2  # the creation's message and the re-enqueued one
 
+    def test_an_abandoned_order_expires_quietly(self, bundle, monkeypatch):
+        """The platform still says the order is unpaid (processing) long after its pay window — a
+        cart abandoned before the cashier opened: it expires here, and nothing is parked."""
+        from douyin_pay.bundle.platforms.base import Observation
+        from douyin_pay.bundle.platforms.ecpay import EcpayPlatform
+
+        def still_processing(self, kind, ref):
+            return Observation(kind, ref, "CREATED", {}, {"total_amount": 12800})
+
+        monkeypatch.setattr(EcpayPlatform, "observe", still_processing)
+        bundle.create_payment({**ORDER, "valid_time": 300})
+        bundle.advance(300 + 590)  # inside the grace: asked again later
+        assert step(bundle, "order", "order-1") == {"batchItemFailures": []}
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "CREATED"
+        bundle.advance(20)
+        assert step(bundle, "order", "order-1") == {"batchItemFailures": []}
+        order = bundle.item("ORDER#order-1", "ORDER")
+        assert order["status"] == "EXPIRED"
+        assert order["platform_message"] == "unpaid past its pay window; expired locally"
+        assert "reconcile_state" not in order
+        assert bundle.queued(bundle.resources.dlq_url) == []
+        # A payment that still comes is not lost: the order is upgraded (and flagged).
+        assert bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))[0] == 200
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
     def test_exhausted_attempts_are_parked_in_the_dlq(self, bundle):
         bundle.create_payment({**ORDER, "valid_time": 300})
         bundle.sim.inject_fault("query_order", "http_503", count=1)

@@ -487,8 +487,16 @@ def test_reconcile_event_source_mapping(sam, cfn):
     assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ReconcileMaxConcurrency"}}
     assert 0 < props["MaximumBatchingWindowInSeconds"] <= 5
     param = sam["Parameters"]["ReconcileMaxConcurrency"]
-    assert (param["Type"], param["Default"], param["MinValue"], param["MaxValue"]) == ("Number", 5, 2, 20)
+    assert (param["Type"], param["Default"], param["MinValue"]) == ("Number", 5, 2)
     assert "30 QPS" in param["Description"]
+    # The platform's query budget (30 QPS per app_id) holds at the parameter's maximum, with room
+    # left for ?refresh=true reads: each invocation paces its queries (functions/reconcile).
+    from local.functions import load_handler
+
+    reconcile = load_handler("reconcile")
+    per_invocation = 1000 / reconcile.DEFAULT_MIN_INTERVAL_MS
+    assert "RECONCILE_MIN_INTERVAL_MS" not in json.dumps(sam["Resources"]["ReconcileFunction"])  # the default holds
+    assert param["MaxValue"] * per_invocation <= 30 - 5
 
 
 def test_queues_redrive_visibility_and_retention(cfn):

@@ -57,6 +57,17 @@ class Reconciler:
         now = self.ctx.now()
         attempts = int(item.get("reconcile_attempts", 0)) + 1
         obs, extra, rate_limited = self._ask(item, kind, ref, now)
+        if (
+            kind is Kind.ORDER
+            and obs is not None
+            and obs.status == OrderStatus.CREATED
+            and _past_local_expiry(item, now)
+        ):
+            # Still unpaid well past its pay window (a cart abandoned before the cashier opened can
+            # stay "processing" on the platform): it expires here, quietly, instead of being parked
+            # as a failure. A payment that still arrives upgrades it (callbacks.py).
+            facts = {"platform_message": "unpaid past its pay window; expired locally"}
+            obs = Observation(kind, ref, OrderStatus.EXPIRED.value, facts, dict(obs.expect))
         if obs is not None and (bad := mismatch(obs, item)):
             # The platform disagrees with our record (amount): never apply it; a person must look.
             flag_anomaly(store, kind, ref, {"source": "reconcile", "outcome": "mismatch", "fields": bad, "at": now})
@@ -166,7 +177,7 @@ class Reconciler:
         return len(found)
 
 
-# How long after its pay window an order the platform never heard of is kept open: the signed data
+# How long after its pay window an unpaid order (or one the platform never heard of) is kept open: the signed data
 # the front end holds stays usable for up to an hour after signing (trade-spec §3.3 [S]), and a
 # payment that still arrives after this upgrades the order (callbacks.py: paid after expiry).
 LOCAL_EXPIRY_GRACE = 600
