@@ -63,6 +63,8 @@ _CST = timezone(timedelta(hours=8))
 DAY = 86_400
 PAY_WAYS = (1, 2, 3, 10)  # WeChat, Alipay, bank card (old doc), Douyin Pay (§3.2)
 MAX_SETTLES_PER_ORDER = 50  # §3.5
+REFUND_WINDOW = 365 * 86_400  # refunds only within a year of payment
+REFUND_LIMITS = {1: 50, 2: 300}  # refunds per order: WeChat-paid, Alipay-paid
 
 
 def format_time(ts: float | None) -> str:
@@ -411,6 +413,15 @@ class Platform:
         order = self._order_or_refuse(out_order_no)
         if order.status != "SUCCESS":
             raise Refusal(v.ERR_PARAM, f"订单未支付 order {out_order_no} is not paid ({order.status})")
+        # No refund of an order paid more than a year ago; at most 50 refunds of a WeChat-paid order
+        # and 300 of an Alipay-paid one (the channels' limits, counted over every refund request).
+        if order.paid_at is not None and now > order.paid_at + REFUND_WINDOW:
+            raise Refusal(v.ERR_PARAM, f"超过退款期限 order {out_order_no} was paid more than a year ago")
+        limit = REFUND_LIMITS.get(order.way)
+        if limit is not None and len(self._refunds_of(out_order_no)) >= limit:
+            raise Refusal(
+                v.ERR_PARAM, f"退款次数超过上限 order {out_order_no} has had {limit} refunds (way {order.way})"
+            )
         # §3.3: total refunds (processing + succeeded) ≤ order amount.
         committed = sum(r.refund_amount for r in self._refunds_of(out_order_no) if r.status in _ACTIVE)
         if committed + refund_amount > order.total_amount:

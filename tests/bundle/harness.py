@@ -5,6 +5,7 @@ SQS deliver them, and a botocore hook that counts every AWS call per operation."
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,7 +290,7 @@ def payment_msg(out_order_no: str, amount: int, *, app_id: str = APP_ID, order_i
         "seller_uid": "S1",
         "extra": "",
         "item_id": "",
-        "paid_at": 1764072000,
+        "paid_at": int(time.time()),  # now: a payment a year old could no longer be refunded
         "message": "",
         "order_id": order_id,
     }

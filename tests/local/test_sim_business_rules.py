@@ -76,6 +76,32 @@ class TestBusinessRules:
         assert refund("R3", 400)["err_no"] == 0
         assert refund("R4", 1)["err_no"] == 2010
 
+    def test_refunds_only_within_a_year_of_payment(self, sim):
+        simulator, client = sim
+        paid_order(simulator, client, "Y1", amount=1000)
+        simulator.advance(365 * 86_400)
+        assert client.refund("RY1", 1, order="Y1")["err_no"] == 0  # the last second of the year
+        simulator.advance(1)
+        late = client.refund("RY2", 1, order="Y1")
+        assert late["err_no"] == 2010
+        assert "超过退款期限" in late["err_tips"]
+
+    @pytest.mark.parametrize(("way", "limit"), [(1, 50), (2, 300), (10, None)])
+    def test_refunds_per_order_are_limited_by_the_payment_channel(self, make_sim, way, limit):
+        # Without create_refund's 50 QPS limit: this is about the count per order, not the rate.
+        simulator, client = make_sim(rate_limits={"create_refund": None})
+        assert client.create_order("W1", total_amount=1000)["err_no"] == 0
+        simulator.pay("W1", way=way)
+        allowed = limit if limit is not None else 400
+        for n in range(allowed):
+            assert client.refund(f"RW{n}", 1, order="W1")["err_no"] == 0, n
+        over = client.refund("RW-over", 1, order="W1")
+        if limit is None:
+            assert over["err_no"] == 0  # Douyin Pay: no such limit modelled
+        else:
+            assert over["err_no"] == 2010
+            assert "退款次数超过上限" in over["err_tips"]
+
     def test_a_failed_refund_frees_its_amount(self, make_sim):
         simulator, client = make_sim(refund_processing_seconds=None)
         paid_order(simulator, client, amount=1000)

@@ -233,13 +233,14 @@ class Submissions:
         would refuse spends no business number."""
         order_key = object_key(Kind.ORDER, submission.out_order_no)
         if submission.kind is Kind.REFUND:
-            reserve = Change(add={"refundable_amount": -claim["refund_amount"]})
+            reserve = Change(add={"refundable_amount": -claim["refund_amount"], "refund_requests": 1})
             cond = reserve.expr
             reserve.where(
                 cond.exists(),
                 cond.eq("status", OrderStatus.PAID),
                 _protocol_clause(cond, protocol),
                 f"{cond.name('refundable_amount')} >= {cond.value(claim['refund_amount'])}",
+                *refund_clauses(cond, claim["created_at"]),
             )
             return self.ctx.store.update_action(order_key, reserve)
         if rules is not None:
@@ -275,6 +276,8 @@ class Submissions:
             return order_not_paid(out_order_no, order.get("status"))
         if rules is not None:
             return rules.refusal(out_order_no, order)
+        if (closed := refund_refusal(out_order_no, order, claim["created_at"])) is not None:
+            return closed
         return ApiError(
             409,
             "refund_exceeds_refundable",
@@ -396,6 +399,41 @@ class Submissions:
 
 DAY = 86_400
 MAX_SETTLE_REQUESTS = 50  # per order (ecpay-spec §3.5)
+REFUND_WINDOW = 365 * DAY  # no refund of an order paid more than a year ago
+# Refunds per order by payment channel (way: 1 WeChat, 2 Alipay), the channels' own limits; the way
+# is stored as a number (ecpay) or as text (trade system), so both forms are matched.
+REFUND_LIMITS = {1: 50, 2: 300}
+
+
+def refund_clauses(cond: Expr, now: int) -> list[str]:
+    """The platform's refund limits on the order (checked with the reservation, nothing spent)."""
+    paid_at, requests, way = cond.name("paid_at"), cond.name("refund_requests"), cond.name("way")
+    out = [f"attribute_not_exists({paid_at}) OR {paid_at} > {cond.value(now - REFUND_WINDOW)}"]
+    for channel, limit in REFUND_LIMITS.items():
+        ways = f"{cond.value(channel)}, {cond.value(str(channel))}"
+        out.append(
+            f"attribute_not_exists({requests}) OR attribute_not_exists({way}) OR NOT ({way} IN ({ways})) "
+            f"OR {requests} < {cond.value(limit)}"
+        )
+    return out
+
+
+def refund_refusal(out_order_no: str, order: Mapping[str, Any], now: int) -> ApiError | None:
+    """Why a PAID order failed :func:`refund_clauses` (None: it did not)."""
+    paid_at = order.get("paid_at")
+    if paid_at is not None and int(paid_at) <= now - REFUND_WINDOW:
+        return ApiError(
+            409, "refund_window_closed", f"order {out_order_no!r} was paid more than a year ago: it cannot be refunded"
+        )
+    way = order.get("way")
+    limit = REFUND_LIMITS.get(int(way)) if str(way).isdigit() else None
+    if limit is not None and int(order.get("refund_requests", 0)) >= limit:
+        return ApiError(
+            409,
+            "refund_limit_reached",
+            f"order {out_order_no!r} has had {limit} refunds, the most its payment channel allows",
+        )
+    return None
 
 
 @dataclass(frozen=True)
