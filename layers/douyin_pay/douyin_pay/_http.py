@@ -6,11 +6,17 @@ of ``requests`` so that importing it costs nothing.
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, PlatformError, PlatformTransportError
+
+if TYPE_CHECKING:
+    import requests
 
 # (connect, read) seconds. The platforms document none (ecpay-spec §7.2); these keep a call well
 # inside a Lambda timeout while allowing for a slow cross-border link.
@@ -55,3 +61,51 @@ def check_timeout(timeout: tuple[float, float]) -> tuple[float, float]:
     except (TypeError, ValueError):
         pass
     raise ConfigurationError("timeout must be a (connect, read) pair of positive seconds")
+
+
+def post(
+    session: requests.Session,
+    url: str,
+    data: bytes,
+    headers: Mapping[str, str],
+    timeout: tuple[float, float],
+    what: str,
+) -> requests.Response:
+    """One POST, no redirect followed, certificates checked; any transport failure raises
+    :class:`PlatformTransportError` naming ``what`` only."""
+    import requests
+
+    try:
+        return session.post(url, data=data, headers=dict(headers), timeout=timeout, verify=True, allow_redirects=False)
+    except requests.Timeout as exc:
+        raise PlatformTransportError(f"{what}: timed out") from exc
+    except requests.ConnectionError as exc:
+        raise PlatformTransportError(f"{what}: connection failed") from exc
+    except requests.RequestException as exc:
+        raise PlatformTransportError(f"{what}: request failed ({type(exc).__name__})") from exc
+
+
+def post_json_object(
+    session: requests.Session, url: str, data: bytes, timeout: tuple[float, float], what: str
+) -> tuple[int, dict[str, Any]]:
+    """POST the JSON ``data`` (bytes, sent as they are); the HTTP status and the answer's JSON object.
+
+    No readable answer (timeout, connection failure, HTTP 5xx or 429, a body that is not a JSON
+    object) raises :class:`PlatformTransportError`; any other non-200 status a non-retryable
+    :class:`PlatformError`. Messages name ``what`` only, never the URL or the body, which may carry
+    a signature, a secret or a token. (The trade system's answers carry their errors in 4xx bodies,
+    so its transport reads those instead.)
+    """
+    response = post(session, url, data, {"Content-Type": "application/json"}, timeout, what)
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise PlatformTransportError(f"{what}: HTTP {status}", http_status=status)
+    if status != 200:
+        raise PlatformError(None, f"{what}: HTTP {status}", http_status=status, retryable=False)
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, RecursionError) as exc:
+        raise PlatformTransportError(f"{what}: response is not JSON", http_status=status) from exc
+    if not isinstance(payload, dict):
+        raise PlatformTransportError(f"{what}: response is not a JSON object", http_status=status)
+    return status, payload

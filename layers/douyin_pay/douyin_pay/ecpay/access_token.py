@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import _fields as read
-from .._http import DEFAULT_TIMEOUT, check_base_url, check_timeout
+from .._http import DEFAULT_TIMEOUT, check_base_url, check_timeout, post_json_object
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError
 
 if TYPE_CHECKING:
@@ -59,36 +59,8 @@ def _post_json(
     status a non-retryable :class:`PlatformError`. Messages name ``what`` only, never the URL or the
     body, which carry a secret or a token.
     """
-    import requests
-
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    try:
-        response = session.post(
-            url,
-            data=data,
-            headers={"Content-Type": "application/json"},
-            timeout=timeout,
-            verify=True,
-            allow_redirects=False,
-        )
-    except requests.Timeout as exc:
-        raise PlatformTransportError(f"{what}: timed out") from exc
-    except requests.ConnectionError as exc:
-        raise PlatformTransportError(f"{what}: connection failed") from exc
-    except requests.RequestException as exc:
-        raise PlatformTransportError(f"{what}: request failed ({type(exc).__name__})") from exc
-    status = response.status_code
-    if status >= 500 or status == 429:
-        raise PlatformTransportError(f"{what}: HTTP {status}", http_status=status)
-    if status != 200:
-        raise PlatformError(None, f"{what}: HTTP {status}", http_status=status, retryable=False)
-    try:
-        payload = json.loads(response.content)
-    except (ValueError, RecursionError) as exc:
-        raise PlatformTransportError(f"{what}: response is not JSON", http_status=status) from exc
-    if not isinstance(payload, dict):
-        raise PlatformTransportError(f"{what}: response is not a JSON object", http_status=status)
-    return status, payload
+    return post_json_object(session, url, data, timeout, what)
 
 
 def _token_from(payload: Mapping[str, Any], status: int, asked_at: float) -> AccessToken:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, check_base_url
+from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, check_base_url, post_json_object
 from .._http import NO_RETRY as NO_RETRY  # re-exported: ecpay.NO_RETRY
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import validation as rules
@@ -250,32 +250,7 @@ class EcpayClient:
 
     def _post(self, endpoint: str, data: bytes) -> Mapping[str, Any]:
         url = self.base_url + API_PREFIX + endpoint
-        try:
-            response = self._session.post(
-                url,
-                data=data,
-                headers={"Content-Type": "application/json"},
-                timeout=self.timeout,
-                verify=True,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise PlatformTransportError(f"{endpoint}: timed out") from exc
-        except requests.ConnectionError as exc:
-            raise PlatformTransportError(f"{endpoint}: connection failed") from exc
-        except requests.RequestException as exc:
-            raise PlatformTransportError(f"{endpoint}: request failed ({type(exc).__name__})") from exc
-        status = response.status_code
-        if status >= 500 or status == 429:
-            raise PlatformTransportError(f"{endpoint}: HTTP {status}", http_status=status)
-        if status != 200:
-            raise PlatformError(None, f"{endpoint}: HTTP {status}", http_status=status, retryable=False)
-        try:
-            payload = json.loads(response.content)
-        except ValueError as exc:
-            raise PlatformTransportError(f"{endpoint}: response is not JSON", http_status=status) from exc
-        if not isinstance(payload, dict):
-            raise PlatformTransportError(f"{endpoint}: response is not a JSON object", http_status=status)
+        status, payload = post_json_object(self._session, url, data, self.timeout, endpoint)
         err_no = payload.get("err_no")
         if isinstance(err_no, bool) or not isinstance(err_no, int):
             raise PlatformTransportError(f"{endpoint}: response has no err_no", http_status=status)

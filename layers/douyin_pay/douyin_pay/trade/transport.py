@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from ..errors import PlatformTransportError
+from .._http import post
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,7 @@ def post_json(
     timeout: tuple[float, float],
     what: str,
 ) -> Reply:
-    try:
-        response = session.post(
-            url, data=body, headers=dict(headers), timeout=timeout, verify=True, allow_redirects=False
-        )
-    except requests.Timeout as exc:
-        raise PlatformTransportError(f"{what}: timed out") from exc
-    except requests.ConnectionError as exc:
-        raise PlatformTransportError(f"{what}: connection failed") from exc
-    except requests.RequestException as exc:
-        raise PlatformTransportError(f"{what}: request failed ({type(exc).__name__})") from exc
+    response = post(session, url, body, headers, timeout, what)
     try:
         payload = json.loads(response.content)
     except (ValueError, RecursionError):
