@@ -487,7 +487,9 @@ Refund part of it, then read the refund (its callback comes ~12 s later in simul
 See what Douyin's order center was told, and mark the order fulfilled (核销):
   curl -s {sim}/_sim/orders/dev-0001/sync
   curl -s -X POST {api}/payments/dev-0001/fulfilment
-Settle it, then read the settlement:
+Settle it once the settlement cycle (SettleCycleDays, 7 days after payment) has passed — before, the
+answer is 409 settlement_not_open with opens_at; move simulated time on — then read the settlement:
+  curl -s -X POST {sim}/_sim/clock/advance -d '{{"seconds":604800}}'
   curl -s -X POST {api}/payments/dev-0001/settlements -H 'content-type: application/json' \\
     -d '{{"out_settle_no":"dev-s-0001","settle_desc":"订单结算"}}'
   curl -s {api}/settlements/dev-s-0001
