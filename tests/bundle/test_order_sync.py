@@ -15,6 +15,7 @@ import pytest
 from douyin_pay.bundle import runtime
 from douyin_pay.bundle.platforms.ecpay_sync import statuses_for, update_time
 from douyin_pay.bundle.states import FULFILLED, Kind
+from local.functions import load_handler
 from tests.bundle.harness import notice_body, payment_msg, refund_msg
 
 SYNCED = {
@@ -505,3 +506,36 @@ def test_the_cycle_after_fulfilment_counts_from_the_fulfilment_both_sides_know(s
     bundle.advance(5)
     status, body = bundle.settle("sync-cy", settle)
     assert status == 201, body
+
+
+def test_a_change_half_pushed_is_pushed_whole_on_retry(synced_bundle, monkeypatch):
+    """A refund's 6 went through and the 1 after it did not: the retry pushes both again, so the
+    order ends shown paid (a part recorded as pushed would have made the retry look stale)."""
+    from douyin_pay.bundle.platforms.ecpay_sync import EcpayOrderSync
+    from douyin_pay.errors import PlatformTransportError
+
+    bundle = synced_bundle
+    bundle.create_payment(order("sync-half"))
+    pay(bundle, "sync-half")
+    bundle.propagate()
+    bundle.refund("sync-half", {"out_refund_no": "sync-half-r", "refund_amount": 3000, "reason": "少一杯"})
+    bundle.propagate()
+    bundle.callback(notice_body("refund", refund_msg("sync-half-r", 3000)))
+    bundle.publish()
+    real_push = EcpayOrderSync.push
+    failed = []
+
+    def flaky(self, order_item, status, at):
+        if status == 1 and not failed:
+            failed.append(status)
+            raise PlatformTransportError("order_push: timed out")
+        return real_push(self, order_item, status, at)
+
+    monkeypatch.setattr(EcpayOrderSync, "push", flaky)
+    monkeypatch.setattr(load_handler("sync_orders"), "BACKOFF_BASE", 0)
+    assert bundle.sync_orders() == {"delivered": 1, "failed": 1}
+    assert pushed(bundle, "sync-half")[-1] == 6
+    assert bundle.sync_orders() == {"delivered": 1, "failed": 0}
+    assert pushed(bundle, "sync-half")[-3:] == [6, 6, 1]  # the whole change again, same update_time
+    assert current(bundle, "sync-half") == 1
+    assert bundle.item("ORDER#sync-half", "ORDER")["sync_status"] == 1

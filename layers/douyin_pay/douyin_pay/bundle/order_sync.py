@@ -112,7 +112,9 @@ class OrderSync:
                 pushed.append(status)
         except PlatformError as exc:
             if pusher.fault(exc).retryable:
-                self._record(change, pusher, pushed, at, now)
+                # Give the order back without recording a part: the retry pushes the whole change
+                # again (same update_times), and a recorded part would make it look stale.
+                self._record(change, pusher, [], at, now)
                 raise SyncLater(f"order {change.out_order_no}: the platform did not take the push; retry") from exc
             error = {"err_no": exc.err_no, "err_tips": exc.err_tips}
             self._record(change, pusher, pushed, at, now, error=error, refused=statuses[len(pushed)])
@@ -124,7 +126,7 @@ class OrderSync:
             self._record(change, pusher, pushed, at, now, error=error, refused=statuses[len(pushed)])
             return SyncResult(SyncOutcome.REJECTED, change.out_order_no, tuple(pushed))
         except BaseException:
-            self._record(change, pusher, pushed, at, now)  # anything else: give the order back, then fail
+            self._record(change, pusher, [], at, now)  # anything else: give the order back, then fail
             raise
         self._record(change, pusher, pushed, at, now)
         return SyncResult(
