@@ -52,14 +52,13 @@ ORDER_FIELDS = {
     "store_uid",
     "limit_pay_way",
     "expand_order_info",
-    # Order sync (订单同步, ecpay_sync.py): kept on the order, never sent to create_order.
-    "open_id",
-    "image_url",
-    "order_entry_path",
 }
+# Order sync (订单同步, ecpay_sync.py): what an order needs to be synced; kept on the order, never
+# sent to create_order.
+SYNC_FIELDS = ("open_id", "image_url", "order_entry_path")
+ORDER_FIELDS |= set(SYNC_FIELDS)
 REFUND_FIELDS = {"out_refund_no", "refund_amount", "reason", "cp_extra", "disable_msg", "msg_page", "all_settle"}
 SETTLE_FIELDS = {"out_settle_no", "settle_desc", "settle_params", "cp_extra"}
-_SENT_ORDER_FIELDS = ORDER_FIELDS - {"open_id", "image_url", "order_entry_path"}
 DEFAULT_VALID_TIME = 1800
 
 ENDPOINTS = {Kind.ORDER: "create_order", Kind.REFUND: "create_refund", Kind.SETTLEMENT: "settle"}
@@ -171,7 +170,7 @@ class EcpayPlatform:
 
             raw = request_fields(body, ORDER_FIELDS, ("out_order_no", "total_amount", "subject", "body"))
             raw.setdefault("valid_time", DEFAULT_VALID_TIME)
-            sync = {name: raw.pop(name) for name in ORDER_FIELDS if name not in _SENT_ORDER_FIELDS and name in raw}
+            sync = {name: raw.pop(name) for name in SYNC_FIELDS if name in raw}
             fields = order_fields(**raw, notify_url=callback_url)
             ref = fields["out_order_no"]
             display = display_fields(

@@ -22,12 +22,11 @@ from ...errors import ConfigurationError, PlatformError, ValidationError
 from ..settings import SANDBOX, Settings
 from ..states import FULFILLED, Kind, OrderStatus, RefundStatus
 from .base import Fault
+from .ecpay import SYNC_FIELDS
 
 if TYPE_CHECKING:
     from ...ecpay.order_sync import OrderSyncClient
 
-# The API fields an ecpay order takes for its sync; stored on the order, never sent to create_order.
-SYNC_FIELDS = ("open_id", "image_url", "order_entry_path")
 # Where the SDK names a problem with each (a field of the push body), in the API's words.
 _API_FIELD = {
     "open_id": "open_id",
@@ -37,7 +36,6 @@ _API_FIELD = {
 # What stands in for a field the merchant left out, so the fields given are checked by the SDK's
 # own rules at create time (an order that cannot be pushed is refused before anything is written).
 _PLACEHOLDER = {"open_id": "-", "image_url": "https://-", "order_entry_path": "-"}
-TITLE_BYTES = 256  # order_detail.item_list[].title and sub_title (ecpay-spec §3.11)
 # The platform allows a 1024-byte detail_url and a 512-byte img, but the whole order_detail must
 # stay under 2048 bytes. With the page path at most 800 bytes, and neither it nor the picture's URL
 # holding a character JSON escapes (so each is sent at its own size), every order the API accepts
@@ -65,10 +63,8 @@ _OFFSET = {
 }
 
 
-def display_fields(raw: dict[str, Any], *, subject: str, body: str, total_amount: int) -> dict[str, Any]:
-    """Take the sync fields out of an order request (``raw`` loses them) and check them by the
-    push's rules; returns what the order stores (absent fields stay absent)."""
-    given = {name: raw.pop(name) for name in SYNC_FIELDS if raw.get(name) is not None}
+def display_fields(given: dict[str, Any], *, subject: str, body: str, total_amount: int) -> dict[str, Any]:
+    """Check an order request's sync fields by the push's rules; returns what the order stores."""
     filled = {**_PLACEHOLDER, **given}
     for name, value in given.items():
         if not isinstance(value, str):
@@ -88,8 +84,6 @@ def display_fields(raw: dict[str, Any], *, subject: str, body: str, total_amount
         order_push_fields(filled["open_id"], SyncStatus.UNPAID, 1_000_000_000_000, detail)
     except ValidationError as exc:
         name = _API_FIELD.get(exc.field)
-        if name is None and exc.field == "order_detail" and len(given) == len(SYNC_FIELDS):
-            name = "order_entry_path"  # the whole detail is too long: the path is the field that can give
         if name is None:
             raise
         raise ValidationError(name, str(exc).split(": ", 1)[-1], code=exc.code) from None
@@ -137,11 +131,6 @@ def status_text(status: int) -> str:
     return SyncStatus(status).text
 
 
-def _truncated(text: str, limit: int) -> str:
-    data = text.encode("utf-8")[:limit]
-    return data.decode("utf-8", errors="ignore")
-
-
 def _detail(
     out_order_no: str,
     create_time: int,
@@ -156,8 +145,9 @@ def _detail(
     item = OrderItem(
         item_code=out_order_no,
         img=image_url,
-        title=_truncated(subject, TITLE_BYTES),
-        sub_title=_truncated(body, TITLE_BYTES),
+        # subject and body are at most 128 bytes (create_order's rule): within the 256 of the push.
+        title=subject,
+        sub_title=body,
         price=total_amount,
         amount=1,
     )
