@@ -216,6 +216,15 @@ class Bundle:
         )
         runtime.secrets_provider().clear_cache()
 
+    def tamper_order(self, out_order_no: str, *, remove: tuple[str, ...] = (), **attributes: Any) -> None:
+        """Set (plain values) or remove attributes of a stored order behind the bundle's back: an item
+        from an older version, a hand edit, a counter at its limit."""
+        from douyin_pay.bundle.states import Kind
+        from douyin_pay.bundle.store import Change, Store, object_key
+
+        store = Store(self.resources.table_name, self.session.client("dynamodb"))
+        store.update(object_key(Kind.ORDER, out_order_no), Change(set=attributes, remove=remove))
+
     # -- inspecting ----------------------------------------------------------------------------
 
     def item(self, pk: str, sk: str) -> dict | None:

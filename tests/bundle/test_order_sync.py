@@ -40,18 +40,6 @@ def current(bundle, no: str) -> int | None:
     return record["status"] if record else None
 
 
-def set_on_order(bundle, no: str, **attributes: dict) -> None:
-    """Write attributes of a stored order behind the bundle's back."""
-    names = {f"#a{i}": name for i, name in enumerate(attributes)}
-    bundle.session.client("dynamodb").update_item(
-        TableName=bundle.resources.table_name,
-        Key={"pk": {"S": f"ORDER#{no}"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues={f":v{i}": value for i, value in enumerate(attributes.values())},
-    )
-
-
 def pay(bundle, no: str, amount: int = 12800) -> None:
     bundle.sim.pay(no)
     status, _ = bundle.callback(notice_body("payment", payment_msg(no, amount)))
@@ -276,9 +264,7 @@ def test_another_consumer_holding_the_order_defers_the_push(synced_bundle):
     bundle = synced_bundle
     bundle.create_payment(order("sync-9"))
     bundle.publish()
-    set_on_order(
-        bundle, "sync-9", sync_lease_owner={"S": "other"}, sync_lease_until={"N": str(int(bundle.clock()) + 60)}
-    )
+    bundle.tamper_order("sync-9", sync_lease_owner="other", sync_lease_until=int(bundle.clock()) + 60)
     assert bundle.sync_orders() == {"delivered": 1, "failed": 1}
     assert pushed(bundle, "sync-9") == []
 
@@ -288,7 +274,7 @@ def test_a_push_refused_for_good_is_recorded_and_not_retried(synced_bundle):
     bundle.create_payment(order("sync-10"))
     bundle.publish()
     # An order the platform finds invalid (here: its page path grew past the limit in the table).
-    set_on_order(bundle, "sync-10", order_entry_path={"S": "p" * 1025})
+    bundle.tamper_order("sync-10", order_entry_path="p" * 1025)
     assert bundle.sync_orders() == {"delivered": 1, "failed": 0}  # not retried: it cannot heal
     assert pushed(bundle, "sync-10") == []  # the SDK refused to send it at all
     error = bundle.item("ORDER#sync-10", "ORDER")["sync_error"]
@@ -471,11 +457,7 @@ def test_an_order_from_before_order_sync_is_left_to_the_platform(synced_bundle):
     for name in SYNCED:
         del body[name]
     bundle.create_payment(body)
-    bundle.session.client("dynamodb").update_item(
-        TableName=bundle.resources.table_name,
-        Key={"pk": {"S": "ORDER#sync-old"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="REMOVE sync_missing",  # as an order written by the previous version
-    )
+    bundle.tamper_order("sync-old", remove=("sync_missing",))  # as an order written by the previous version
     pay(bundle, "sync-old")
     bundle.propagate()
     assert pushed(bundle, "sync-old") == []

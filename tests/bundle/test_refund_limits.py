@@ -24,15 +24,6 @@ def refund(bundle, no: str) -> tuple[int, dict]:
     return bundle.refund("order-1", {"out_refund_no": no, "refund_amount": 1, "reason": "r"})
 
 
-def set_requests(bundle, n: int) -> None:
-    bundle.session.client("dynamodb").update_item(
-        TableName=bundle.resources.table_name,
-        Key={"pk": {"S": "ORDER#order-1"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET refund_requests = :n",
-        ExpressionAttributeValues={":n": {"N": str(n)}},
-    )
-
-
 def test_refunds_are_counted_on_the_order(bundle):
     paid(bundle)
     assert refund(bundle, "r-1")[0] == 201
@@ -52,7 +43,7 @@ def test_no_refund_a_year_after_the_payment(bundle):
 @pytest.mark.parametrize(("way", "limit"), [("1", 50), ("2", 300)])
 def test_refunds_per_order_stop_at_the_channel_limit(bundle, way, limit):
     paid(bundle, way)
-    set_requests(bundle, limit - 1)
+    bundle.tamper_order("order-1", refund_requests=limit - 1)
     assert refund(bundle, "r-last")[0] == 201
     status, body = refund(bundle, "r-over")
     assert (status, body["code"]) == (409, "refund_limit_reached")
@@ -62,5 +53,5 @@ def test_refunds_per_order_stop_at_the_channel_limit(bundle, way, limit):
 
 def test_no_count_limit_for_douyin_pay(bundle):
     paid(bundle, "10")
-    set_requests(bundle, 300)
+    bundle.tamper_order("order-1", refund_requests=300)
     assert refund(bundle, "r-more")[0] == 201

@@ -144,12 +144,7 @@ def test_a_finished_settlement_is_cleared_by_the_next_one_not_by_its_callback(bu
 
 def test_at_most_fifty_settle_requests_per_order(bundle):
     paid(bundle)
-    bundle.session.client("dynamodb").update_item(
-        TableName=bundle.resources.table_name,
-        Key={"pk": {"S": "ORDER#order-1"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET settle_requests = :n",
-        ExpressionAttributeValues={":n": {"N": "50"}},
-    )
+    bundle.tamper_order("order-1", settle_requests=50)
     status, body = settle(bundle, "s-51")
     assert (status, body["code"]) == (409, "settle_limit_reached")
     assert bundle.item("SETTLE#s-51", "SETTLE") is None
