@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, PlatformError, PlatformTransportError
@@ -40,6 +40,25 @@ class RetryPolicy:
 
 DEFAULT_RETRY = RetryPolicy()
 NO_RETRY = RetryPolicy(query_attempts=1, mutation_attempts=1)
+
+
+class SessionOwner:
+    """What every platform client does with its HTTP session: closes it only if it created it, and
+    closes it on leaving a ``with`` block."""
+
+    _session: requests.Session
+    _owns_session: bool
+
+    def close(self) -> None:
+        """Close the HTTP connection pool (only if this client created its session)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def check_base_url(base_url: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, check_base_url, post_json_object
+from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, SessionOwner, check_base_url, post_json_object
 from .._http import NO_RETRY as NO_RETRY  # re-exported: ecpay.NO_RETRY
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import validation as rules
@@ -42,7 +42,7 @@ API_PREFIX = "/api/apps/ecpay/v1/"
 _check_base_url = check_base_url
 
 
-class EcpayClient:
+class EcpayClient(SessionOwner):
     """Client of the 担保支付 (ecpay v1) server API.
 
     ``app_id`` and ``salt`` come from the Douyin console; in service-provider mode pass
@@ -79,17 +79,6 @@ class EcpayClient:
         self._owns_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (only if this client created its session)."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> EcpayClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:  # never show the SALT
         return f"EcpayClient(app_id={self.app_id!r}, base_url={self.base_url!r})"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from .. import _fields as read
-from .._http import DEFAULT_TIMEOUT, check_base_url, check_timeout
+from .._http import DEFAULT_TIMEOUT, SessionOwner, check_base_url, check_timeout
 from .._tokens import InMemoryTokenSource, TokenSource
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from .access_token import PRODUCTION_BASE_URL, SYSTEM_ERROR, AccessToken, _post_json, fetch_access_token
@@ -258,7 +258,7 @@ class PushResult:
         return read.build(cls, payload, _unexpected)
 
 
-class OrderSyncClient:
+class OrderSyncClient(SessionOwner):
     """Client of the order-sync push.
 
     ``tokens`` hands out the ecpay access_token (:meth:`for_app` builds an in-process one; the bundle
@@ -312,17 +312,6 @@ class OrderSyncClient:
 
         client = cls(app_id, InMemoryTokenSource(fetch), base_url=base_url, session=session, timeout=timeout)
         return client
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (only if this client created its session)."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> OrderSyncClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:  # never show a token or the secret
         return f"OrderSyncClient(app_id={self.app_id!r}, base_url={self.base_url!r})"

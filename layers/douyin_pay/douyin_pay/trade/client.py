@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, NO_RETRY, RetryPolicy, check_base_url, check_timeout
+from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, NO_RETRY, RetryPolicy, SessionOwner, check_base_url, check_timeout
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import validation as rules
 from .endpoints import API_PREFIX, PRODUCTION_BASE_URL, api_path
@@ -93,7 +93,7 @@ def _interpret(endpoint: str, reply: Reply) -> Mapping[str, Any]:
     return payload
 
 
-class TradeClient:
+class TradeClient(SessionOwner):
     """Client of the 通用交易系统 (trade_basic v1) server API.
 
     ``tokens`` hands out the client_token (:class:`~douyin_pay.trade.InMemoryTokenSource`, or the
@@ -124,17 +124,6 @@ class TradeClient:
         self._owns_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (only if this client created its session)."""
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> TradeClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:  # never show a token
         return f"TradeClient(app_id={self.app_id!r}, base_url={self.base_url!r})"
