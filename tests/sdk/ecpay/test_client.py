@@ -156,6 +156,34 @@ class TestQueries:
         assert result.payment.way == 2
         assert result.cps_info.share_amount == 299
 
+    @pytest.mark.parametrize(
+        ("place", "cps", "expected"),
+        [
+            # hardening #14: another SDK types cps_info as text inside payment_info.
+            ("payment_info", '{"share_amount":"299","douyin_id":"d","nickname":"n"}', 299),
+            ("top", '{"share_amount":"15"}', 15),
+            ("payment_info", {"share_amount": 7}, 7),
+            ("payment_info", "", None),
+            ("top", "null", None),
+            ("top", "not json", None),  # no CPS data, not an unreadable answer
+            ("top", ["x"], None),
+        ],
+    )
+    def test_cps_info_in_either_place_and_either_form(self, stub, place, cps, expected):
+        info = {"total_fee": 1000, "order_status": "SUCCESS", "pay_time": "2021-07-01 01:43:15", "way": 1}
+        answer = {"err_no": 0, "out_order_no": "o1", "order_id": "N1", "payment_info": info}
+        (info if place == "payment_info" else answer)["cps_info"] = cps
+        stub.queue(Answer.json(answer))
+        result = make_client(stub).query_order("o1")
+        assert result.payment.order_status == "SUCCESS"
+        assert (result.cps_info.share_amount if result.cps_info else None) == expected
+
+    def test_a_commission_that_is_not_fen_is_refused(self, stub):
+        info = {"total_fee": 1000, "order_status": "SUCCESS", "cps_info": '{"share_amount":"2.99"}'}
+        stub.queue(Answer.json({"err_no": 0, "payment_info": info}))
+        with pytest.raises(PlatformTransportError):
+            make_client(stub).query_order("o1")
+
     def test_unpaid_order_way_zero_is_none(self, stub):
         stub.queue(
             Answer.json(

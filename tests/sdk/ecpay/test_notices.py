@@ -328,6 +328,34 @@ class TestNoticeTypes:
         with pytest.raises(MalformedCallbackError):
             parse_callback(body_of(envelope(without, type_="settle")), TOKEN)
 
+    @pytest.mark.parametrize(
+        ("extra", "commission"),
+        [('{"cps_info":"poi","share_amount":"299"}', 299), ("", None), ("null", None), ('{"cps_info":"poi"}', None)],
+    )
+    def test_payment_extra_carries_the_commission(self, extra, commission):
+        msg = json.dumps({**json.loads(PAYMENT_MSG), "extra": extra})
+        notice = parse_callback(body_of(envelope(msg)), TOKEN)
+        assert (notice.cps.share_amount if notice.cps else None) == commission
+
+    def test_payment_extra_with_a_commission_that_is_not_fen_is_malformed(self):
+        msg = json.dumps({**json.loads(PAYMENT_MSG), "extra": '{"share_amount":"-1"}'})
+        with pytest.raises(MalformedCallbackError):
+            _ = parse_callback(body_of(envelope(msg)), TOKEN).cps
+
+    def test_an_automatic_settlement_may_come_as_type_settle(self):
+        # The documents leave open how an auto-settlement is announced: is_auto_settle with no
+        # cp_settle_no is the order's, not malformed.
+        auto = {"app_id": "tt0001", "cp_settle_no": "", "status": "SUCCESS", "is_auto_settle": True}
+        notice = parse_callback(body_of(envelope(json.dumps({**auto, "out_order_no": "o-1"}), type_="settle")), TOKEN)
+        assert isinstance(notice, SettleNotice)
+        assert notice.automatic
+        assert notice.out_order_no == "o-1"
+        with pytest.raises(MalformedCallbackError):  # an automatic settlement names its order
+            parse_callback(body_of(envelope(json.dumps(auto), type_="settle")), TOKEN)
+        own = {**auto, "is_auto_settle": False, "out_order_no": "o-1"}
+        with pytest.raises(MalformedCallbackError):  # one of ours must name its number
+            parse_callback(body_of(envelope(json.dumps(own), type_="settle")), TOKEN)
+
     def test_settle_finish(self):
         msg = json.dumps(
             {

@@ -19,6 +19,7 @@ from .. import _fields as read
 from .._callbacks import malformed as _malformed
 from .._callbacks import no_duplicate_keys as _no_duplicate_keys
 from ..errors import ConfigurationError, MalformedCallbackError, SignatureError
+from .cps import CpsInfo, cps_mapping
 from .settlements import PlatformSettlement, read_settlement
 from .signing import callback_sign
 
@@ -77,6 +78,13 @@ class PaymentNotice(Notice):
     message: str = read.wire("message", _str, default="")
     ec_pay_trade_no: str = read.wire("ec_pay_trade_no", _str, default="")
 
+    @property
+    def cps(self) -> CpsInfo | None:
+        """The influencer data carried in ``extra`` (None: none yet, or not a CPS order). A
+        commission that does not read as fen is refused like any malformed amount."""
+        found = cps_mapping(self.extra)
+        return read.build(CpsInfo, found, _malformed) if found and "share_amount" in found else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class RefundNotice(Notice):
@@ -101,7 +109,9 @@ class SettleNotice(Notice):
 
     TYPE: ClassVar[str] = "settle"
     app_id: str = read.wire("app_id", _settle_app_id, required=True)
-    out_settle_no: str = read.wire("cp_settle_no", _str, required=True)
+    # Empty only for a settlement the platform made by itself (``is_auto_settle``): the documents
+    # leave open whether an auto-settlement is announced this way or by settle_finish, so both are read.
+    out_settle_no: str = read.wire("cp_settle_no", _str, default="")
     status: str = read.wire("status", _str, required=True)
     settle_amount: int | None = read.wire("settle_amount", _amount, default=None)
     rake: int | None = read.wire("rake", _amount, default=None)
@@ -115,6 +125,12 @@ class SettleNotice(Notice):
     is_auto_settle: bool | None = read.wire("is_auto_settle", _bool, default=None)
     cp_extra: str = read.wire("cp_extra", _str, default="")
     message: str = read.wire("message", _str, default="")
+
+    @property
+    def automatic(self) -> bool:
+        """The platform settled the order by itself (150 days after payment): it names no
+        settlement of yours, only the order."""
+        return bool(self.is_auto_settle) and not self.out_settle_no
 
 
 # A settlement the platform made by itself; the same model as query_platform_order reports.
@@ -204,14 +220,23 @@ def _settle_finish(base: dict[str, Any], d: Mapping[str, Any]) -> SettleFinishNo
     )
 
 
-def _declared(cls: type[PaymentNotice | RefundNotice | SettleNotice]) -> Callable[..., AnyNotice]:
+def _settle(base: dict[str, Any], d: Mapping[str, Any]) -> SettleNotice:
+    notice = read.build(SettleNotice, d, _malformed, **base)
+    if not notice.out_settle_no and not notice.is_auto_settle:
+        _malformed("cp_settle_no", "is missing")
+    if notice.automatic and not notice.out_order_no:
+        _malformed("out_order_no", "is missing")  # an automatic settlement is known only by its order
+    return notice
+
+
+def _declared(cls: type[PaymentNotice | RefundNotice]) -> Callable[..., AnyNotice]:
     return lambda base, data: read.build(cls, data, _malformed, **base)
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], AnyNotice]] = {
     PaymentNotice.TYPE: _declared(PaymentNotice),
     RefundNotice.TYPE: _declared(RefundNotice),
-    SettleNotice.TYPE: _declared(SettleNotice),
+    SettleNotice.TYPE: _settle,
     SettleFinishNotice.TYPE: _settle_finish,
 }
 

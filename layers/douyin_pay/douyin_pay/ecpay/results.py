@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from .. import _fields as read
 from ..errors import PlatformTransportError
+from .cps import CpsInfo, cps_mapping
 from .settlements import PlatformSettlement, read_settlement
 
 PAY_WAYS = {1: "WECHAT", 2: "ALIPAY", 3: "BANK_CARD", 10: "DOUYIN_PAY"}
@@ -49,13 +50,6 @@ class CreateOrderResult:
 
 
 @dataclass(frozen=True)
-class CpsInfo:
-    share_amount: int | None = read.wire("share_amount", _amount)
-    douyin_id: str = read.wire("douyin_id", _str)
-    nickname: str = read.wire("nickname", _str)
-
-
-@dataclass(frozen=True)
 class PaymentInfo:
     total_fee: int = read.wire("total_fee", _amount, required=True)
     order_status: str = read.wire("order_status", _str, required=True)  # SUCCESS / TIMEOUT / PROCESSING / FAIL
@@ -78,8 +72,9 @@ class OrderQueryResult:
     @classmethod
     def from_response(cls, payload: Mapping[str, Any]) -> OrderQueryResult:
         info = _section(payload, "payment_info")
-        # The docs disagree on where cps_info sits (ecpay-spec §3.2); accept either place.
-        cps = read.as_mapping(payload, "cps_info", _unexpected) or read.as_mapping(info, "cps_info", _unexpected)
+        # The docs disagree on where cps_info sits (ecpay-spec §3.2), and one SDK types it as JSON
+        # text: accept either place and either form.
+        cps = cps_mapping(payload.get("cps_info")) or cps_mapping(info.get("cps_info"))
         return read.build(
             cls,
             payload,
