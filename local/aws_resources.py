@@ -209,8 +209,10 @@ def function_environment(
     for name, value in variables.items():
         if isinstance(value, str):
             env[name] = value
-        elif "Ref" in value:
+        elif "Ref" in value and value["Ref"] in refs:
             env[name] = refs[value["Ref"]]
+        elif "Ref" in value and "Default" in template["Parameters"].get(value["Ref"], {}):
+            env[name] = str(template["Parameters"][value["Ref"]]["Default"])  # a stack parameter left as it is
         elif "Fn::If" in value and value["Fn::If"][0] == "CreatePaymentSecret":  # created or existing
             env[name] = resources.secret_id
         elif "Fn::If" in value and value["Fn::If"][0] == "CreateEventBus":

@@ -24,8 +24,10 @@ for entry in (REPO, REPO / "layers" / "douyin_pay"):
 from douyin_pay.bundle.domain_events import (  # noqa: E402
     ANOMALY,
     AUDIT_EVENTS,
+    AUTO_SETTLED,
     FULFILMENT,
     SCHEMA_VERSION,
+    SETTLEMENT_DUE,
     SOURCE,
     STATUS_EVENTS,
 )
@@ -108,6 +110,22 @@ def generate() -> dict[str, dict[str, Any]]:
         "PAID",
         "The merchant recorded that a paid order was fulfilled (核销); its status stays PAID and the order's "
         "fulfilled_at is set.",
+    )
+    out[file_name(SETTLEMENT_DUE)] = schema(
+        SETTLEMENT_DUE,
+        [Kind.ORDER],
+        "PAID",
+        "A paid ecpay order nobody has settled nears the day the platform settles it by itself, in full to "
+        "the seller (150 days after payment; the order's settle_due_at): settle it before then if partners "
+        "are owed a share. Sent once per order.",
+    )
+    out[file_name(AUTO_SETTLED)] = schema(
+        AUTO_SETTLED,
+        [Kind.ORDER],
+        "PAID",
+        "The platform settled a paid ecpay order by itself (150 days after payment), in full to the seller; "
+        "the order's auto_settled_at and auto_settlement are set. Its later refunds come from the withdrawable "
+        "balance.",
     )
     for decision, detail_type in AUDIT_EVENTS.items():
         out[file_name(detail_type)] = schema(

@@ -12,12 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from douyin_pay.bundle import runtime
+from douyin_pay.bundle.query_budget import RECONCILE_QPS_PER_CONSUMER
 from douyin_pay.bundle.queue import ReconcileMessage
 
-# Keeps one invocation's platform queries at or under 1000/MIN_INTERVAL_MS per second, so
-# ReconcileMaxConcurrency (at most 5) x this rate stays under the platform's 30 QPS query limit.
-# The template leaves the default; tests set 0 (no pacing).
-DEFAULT_MIN_INTERVAL_MS = 200
+# Keeps one invocation's platform queries at or under RECONCILE_QPS_PER_CONSUMER per second: with
+# ReconcileMaxConcurrency consumers, reconciliation's share of the platform's query limit; the API
+# takes the rest (query_budget.py). The template leaves the default; tests set 0 (no pacing).
+DEFAULT_MIN_INTERVAL_MS = 1000 // RECONCILE_QPS_PER_CONSUMER
 MIN_INTERVAL_MS = int(os.environ.get("RECONCILE_MIN_INTERVAL_MS", str(DEFAULT_MIN_INTERVAL_MS)))
 DEADLINE_MARGIN_MS = 12_000  # one platform query may take ~11 s (connect + read timeouts)
 

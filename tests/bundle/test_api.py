@@ -318,5 +318,15 @@ class TestAwsCallBudget:
     def test_create_settlement(self, bundle):
         paid_order(bundle)
         bundle.calls.reset()
-        assert bundle.settle("order-1", TestSettlements.SETTLE)[0] == 201
+        no_payees = {k: v for k, v in TestSettlements.SETTLE.items() if k != "settle_params"}
+        assert bundle.settle("order-1", no_payees)[0] == 201
         assert bundle.calls.count() == {"TransactWriteItems": 1, "UpdateItem": 1, "SendMessage": 1}
+
+    def test_create_settlement_with_payees_asks_the_settleable_amount(self, bundle):
+        # Payees are checked against what the platform lets go to them (the commission is known
+        # late): one read makes sure the query goes to the order's protocol, one counter write
+        # spends the stack's query budget.
+        paid_order(bundle)
+        bundle.calls.reset()
+        assert bundle.settle("order-1", TestSettlements.SETTLE)[0] == 201
+        assert bundle.calls.count() == {"GetItem": 1, "TransactWriteItems": 1, "UpdateItem": 2, "SendMessage": 1}

@@ -47,7 +47,8 @@ class TestPaymentNotice:
         order = bundle.item("ORDER#order-1", "ORDER")
         assert order["status"] == "PAID"
         assert order["way"] == 10
-        assert "due_at" not in order  # terminal: out of the sweeper's index
+        # Final, but watched: due again 20 days before the platform would settle it by itself.
+        assert order["due_at"] == order["paid_at"] + 130 * 86_400
         # The notice is recorded on the order it changed, and nowhere else in the table.
         assert [i["pk"] for i in bundle.table_items()] == ["ORDER#order-1"]
         [audit] = audits(caplog)
@@ -264,9 +265,16 @@ class TestRefundAndSettleNotices:
         bundle.calls.reset()
         status, _ = bundle.callback(notice_body("settle", settle_msg("settle-1", "order-1")))
         assert status == 200
-        assert bundle.calls.count() == {"UpdateItem": 1}
+        # The settlement and its order, in one transaction: the order is settled (its refunds now
+        # need all_settle), has no settlement in flight and leaves the auto-settlement watch.
+        assert bundle.calls.count() == {"TransactWriteItems": 1}
         _, settlement = bundle.get("settlements", "settle-1")
         assert (settlement["status"], settlement["settle_amount"], settlement["rake"]) == ("SUCCEEDED", 9940, 60)
+        order = bundle.item("ORDER#order-1", "ORDER")
+        assert order["settled_by"] == "settle-1"
+        assert order["settled_at"] >= order["paid_at"]
+        assert "settling" not in order
+        assert "due_at" not in order
 
     def test_settle_notice_for_another_order_is_a_mismatch(self, bundle):
         paid_order(bundle)

@@ -39,8 +39,9 @@ def test_a_new_notice_is_one_call_and_one_table_write_unit(bundle, meter):
     pay(bundle)
     notice = notice_body("payment", payment_msg("order-1", 12800))
     new = measured(bundle, meter, lambda: bundle.callback(notice))
-    # The index is written only because the order leaves it (PAID is final: its due_at goes).
-    assert new == {"table_wru": 1, "index_wru": 1, "rru": 0, "calls": 1}
+    # The index is written because the order's due_at moves (PAID is final, but watched until it is
+    # settled: an index key update is a delete and a put).
+    assert new == {"table_wru": 1, "index_wru": 2, "rru": 0, "calls": 1}
     duplicate = measured(bundle, meter, lambda: bundle.callback(notice))
     assert duplicate == {"table_wru": 1, "index_wru": 0, "rru": 0, "calls": 1}
 
@@ -57,6 +58,8 @@ def test_one_lifecycle_within_one_and_a_half_times_the_floor(bundle, meter):
     assert total["table_wru"] <= 1.5 * lifecycle.FLOOR["wru"], figures
     # What each step bills today, so a regression shows where. A refund or settlement claim is a
     # transaction (billed twice per item: 4) plus its acceptance (1); the sparse index is written
-    # when an object enters it (its claim) and when it leaves (its final state).
-    assert total == {"table_wru": 15, "index_wru": 6, "rru": 4, "calls": 13}, figures
+    # when an object enters it (its claim) and when it leaves (its final state) — a paid order moves
+    # its due_at instead (the auto-settlement watch: delete + put, 2) and leaves when settled. The
+    # settlement's final notice also writes its order (a transaction of two: 4).
+    assert total == {"table_wru": 18, "index_wru": 8, "rru": 4, "calls": 13}, figures
     assert figures["refund"] == {"table_wru": 5, "index_wru": 1, "rru": 0, "calls": 2}

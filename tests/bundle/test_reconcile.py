@@ -36,7 +36,7 @@ class TestOrders:
         order = bundle.item("ORDER#order-1", "ORDER")
         assert order["status"] == "PAID"
         assert order["way"] == 10
-        assert "due_at" not in order
+        assert order["due_at"] == order["paid_at"] + 130 * 86_400  # the auto-settlement watch
 
     def test_pending_order_is_rescheduled_with_backoff(self, bundle):
         bundle.create_payment(ORDER)

@@ -128,18 +128,30 @@ def test_a_settlement_waits_for_the_previous_one(bundle):
     assert bundle.item("ORDER#order-1", "ORDER")["settle_requests"] == 2
 
 
-def test_a_finished_settlement_is_cleared_by_the_next_one_not_by_its_callback(bundle):
+def test_a_finished_settlement_is_cleared_by_its_final_notice(bundle):
     paid(bundle)
     assert settle(bundle, "s-1")[0] == 201
     bundle.sim.complete_settlement("s-1")
-    bundle.calls.reset()
     assert bundle.callback(notice_body("settle", settle_msg("s-1", "order-1")))[0] == 200
-    assert bundle.calls.count()["UpdateItem"] == 1  # the callback writes the settlement only
-    assert bundle.item("ORDER#order-1", "ORDER")["settling"] == "s-1"
+    assert "settling" not in bundle.item("ORDER#order-1", "ORDER")
     status, body = settle(bundle, "s-2")  # sent: s-1 is over (the platform then finds nothing left)
     assert (status, body["code"]) == (502, "platform_rejected")
     assert "nothing left to settle" in body["err_tips"]
     assert bundle.item("ORDER#order-1", "ORDER")["settling"] == "s-2"
+
+
+def test_a_marker_left_by_an_older_version_is_cleared_by_the_next_settlement(bundle):
+    # Before settlement notices wrote the order, a finished settlement's marker stayed until the
+    # next settlement found it finished; that order is then also known to be settled.
+    paid(bundle)
+    assert settle(bundle, "s-1")[0] == 201
+    bundle.sim.complete_settlement("s-1")
+    assert bundle.callback(notice_body("settle", settle_msg("s-1", "order-1")))[0] == 200
+    bundle.tamper_order("order-1", settling="s-1", remove=("settled_at", "settled_by"))
+    status, _ = settle(bundle, "s-2")
+    assert status == 502  # sent (the platform finds nothing left)
+    order = bundle.item("ORDER#order-1", "ORDER")
+    assert (order["settling"], order["settled_by"]) == ("s-2", "s-1")
 
 
 def test_at_most_fifty_settle_requests_per_order(bundle):

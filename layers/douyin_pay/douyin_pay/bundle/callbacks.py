@@ -6,7 +6,10 @@ object forward also adds the notice's id to the object's ``notices`` set, and it
 allowed transition itself plus "this id is not there yet". When the condition fails, the item as
 it was (``ALL_OLD``) tells a duplicate from a stale notice, a mismatch or a conflict without a
 second read. Only an anomaly (flagged on the object) and a refund's failure (which gives the
-reserved amount back to the order) cost a second call.
+reserved amount back to the order) cost a second call. A settlement's final notice changes its
+order too (no settlement in flight any more; after a success the order is settled), in one
+two-item transaction: once per settlement. An order's automatic settlement (the platform's own,
+150 days after payment) is one write on the order.
 
 Nothing else is stored per notice: the audit trail of every verified notice is the callback
 function's log line (the signed message, its id and the outcome), and the change it makes is on the
@@ -15,6 +18,7 @@ object itself (its status, facts, ``notices`` and any ``anomalies``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,11 +26,20 @@ from typing import Any
 
 from .api import ApiError
 from .context import Context
+from .observations import new_facts
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
 from .refund_openings import OpeningOutcome, RefundOpenings
 from .states import Kind, OrderStatus, RefundStatus, is_terminal
 from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, object_key
-from .transitions import change_for, mismatch, release_action, reserved
+from .transitions import (
+    auto_settlement_change,
+    change_for,
+    facts_change,
+    finish_settlement,
+    mismatch,
+    release_action,
+    reserved,
+)
 
 NOTICES = "notices"  # the ids of the notices an object has taken (a string set)
 
@@ -39,6 +52,7 @@ class NoticeOutcome(StrEnum):
     CONFLICT = "conflict"  # a different final state than ours (e.g. a refund failed after it succeeded)
     PAID_AFTER_EXPIRY = "paid_after_expiry"  # paid after we expired it: upgraded to PAID, money was taken
     OPENED = "opened"  # a refund the platform opened (a user asked in Douyin) is recorded
+    AUTO_SETTLED = "auto_settled"  # the platform settled the order by itself: recorded on it
     UNKNOWN_OBJECT = "unknown_object"  # about nothing we created
     RECORDED = "recorded"  # verified and logged; nothing to move (withdraw, settle_finish, PROCESSING)
 
@@ -99,18 +113,61 @@ class Callbacks:
         if notice.opening is not None:
             opened = RefundOpenings(self.ctx).open(notice, now)
             return NoticeResult(_OPENING_OUTCOMES[opened], target)
+        if notice.auto_settlement is not None:
+            return self._auto_settled(notice, target, now)
         if obs is None:
             return NoticeResult(NoticeOutcome.RECORDED, target)
-        change = change_for(obs, now)
-        change.add = {**change.add, NOTICES: {notice.notice_id}}
-        change.where(change.expr.lacks(NOTICES, notice.notice_id))
+        change = self._once(change_for(obs, now), notice)
         try:
             if obs.kind is Kind.REFUND and obs.status == RefundStatus.FAILED:
                 return self._fail_refund(notice, obs, change, now)
+            if obs.kind is Kind.SETTLEMENT and is_terminal(obs.status):
+                return self._finish_settlement(notice, obs, change, now)
             self.ctx.store.update(object_key(obs.kind, obs.ref), change)
         except ConditionFailed as exc:
             return self._not_applied(notice, obs, exc.item, now)
         return NoticeResult(NoticeOutcome.APPLIED, target)
+
+    @staticmethod
+    def _once(change: Change, notice: VerifiedNotice) -> Change:
+        """``change``, applied only by the first delivery of ``notice`` (its id joins ``notices``)."""
+        change.add = {**change.add, NOTICES: {notice.notice_id}}
+        change.where(change.expr.lacks(NOTICES, notice.notice_id))
+        return change
+
+    def _auto_settled(self, notice: VerifiedNotice, target: Target, now: int) -> NoticeResult:
+        """The platform settled a PAID order by itself, in full to the seller (notified once)."""
+        change = self._once(auto_settlement_change(notice.auto_settlement, now), notice)
+        try:
+            self.ctx.store.update(object_key(target.kind, target.ref), change)
+        except ConditionFailed as exc:
+            stored = exc.item
+            if stored is None:
+                return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, target)
+            if notice.notice_id in stored.get(NOTICES, ()) or stored.get("auto_settled_at"):
+                return NoticeResult(NoticeOutcome.DUPLICATE, target)
+            # Settled by the platform, but not PAID here: money moved against our record.
+            return self._flag(notice, target, NoticeOutcome.CONFLICT, [f"{stored.get('status')}->AUTO_SETTLED"], now)
+        return NoticeResult(NoticeOutcome.AUTO_SETTLED, target)
+
+    def _finish_settlement(self, notice: VerifiedNotice, obs: Observation, change: Change, now: int) -> NoticeResult:
+        """A settlement's final status, with its order's side in the same transaction. The order's
+        number comes with the notice; a notice without it costs a read of the settlement first."""
+        out_order_no = obs.expect.get("out_order_no")
+        if not out_order_no:
+            settlement = self.ctx.store.get(obs.kind, obs.ref)
+            if settlement is None:
+                return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+            out_order_no = settlement["out_order_no"]
+        try:
+            finish_settlement(self.ctx.store, change, obs, out_order_no, now)
+        except TransactionFailed as exc:
+            if exc.conflict:
+                raise ApiError(
+                    503, "store_busy", "concurrent updates; the platform will retry", retryable=True
+                ) from exc
+            return self._not_applied(notice, obs, exc.item(0), now)
+        return NoticeResult(NoticeOutcome.APPLIED, obs.target)
 
     def _fail_refund(self, notice: VerifiedNotice, obs: Observation, change: Change, now: int) -> NoticeResult:
         """A refund's failure also gives its reserved amount back to the order, in one transaction;
@@ -154,6 +211,11 @@ class Callbacks:
         if is_terminal(current) and is_terminal(obs.status) and current != obs.status:
             # e.g. paid after we recorded it as expired: money moved against our record — surface it.
             return self._flag(notice, obs.target, NoticeOutcome.CONFLICT, [f"{current}->{obs.status}"], now)
+        if current == obs.status and new_facts(obs, stored):
+            # A later delivery that knows more (the commission, item_id reported late): kept.
+            with contextlib.suppress(ConditionFailed):
+                self.ctx.store.update(object_key(obs.kind, obs.ref), self._once(facts_change(obs, now), notice))
+                return NoticeResult(NoticeOutcome.APPLIED, obs.target)
         return NoticeResult(NoticeOutcome.STALE, obs.target)
 
     def _pay_after_expiry(self, notice: VerifiedNotice, obs: Observation, now: int) -> NoticeResult:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .platforms import Platforms
 from .platforms.base import PaymentProtocol
+from .query_budget import QueryBudget
 from .queue import ReconcileMessage, ReconcileQueue
 from .settings import Settings
 from .states import Kind
@@ -22,9 +23,18 @@ class Context:
     platforms: Platforms
     queue: ReconcileQueue | None = None  # None where nothing is sent (the callback)
     clock: Callable[[], float] = time.time  # the local stack and tests move time forward
+    # The API's share of the platform's query limit (None: not counted, e.g. reconciliation, which
+    # paces itself: query_budget.py).
+    query_budget: QueryBudget | None = None
 
     def now(self) -> int:
         return int(self.clock())
+
+    def take_query(self) -> None:
+        """Count one platform query against the stack's budget before making it (raises a
+        retryable 429 when the budget is used up)."""
+        if self.query_budget is not None:
+            self.query_budget.take()
 
     def schedule(self, kind: Kind, ref: str, protocol: PaymentProtocol, delay: int) -> bool:
         """Best effort: if SQS fails, the item's ``due_at`` makes the sweeper enqueue it later."""

@@ -9,6 +9,8 @@ dual write) and a change that is not written — a duplicate or stale notice —
 * each **anomaly** recorded on an object (amount or app id mismatch, paid after expiry, a refund
   the order could not cover) is one ``Notice Anomaly`` event;
 * a **fulfilment** (核销) the merchant recorded on a paid order is ``Payment Fulfilled``;
+* a paid ecpay order nearing the day the platform settles it by itself is ``Payment Settlement
+  Due`` (once), and that settlement, when it happens, ``Payment Auto Settled``;
 * a **refund audit decision** (trade system) is ``Refund Audit Approved`` / ``Refund Audit Denied``.
 
 ``event_id`` is a hash of what changed (the object and the transition), not of the delivery: the
@@ -49,7 +51,12 @@ STATUS_EVENTS: dict[tuple[Kind, str], str] = {
 AUDIT_EVENTS = {"APPROVED": "Refund Audit Approved", "DENIED": "Refund Audit Denied"}
 ANOMALY = "Notice Anomaly"
 FULFILMENT = "Payment Fulfilled"  # the merchant's 核销 of a paid order (its status stays PAID)
-DETAIL_TYPES = (*STATUS_EVENTS.values(), FULFILMENT, *AUDIT_EVENTS.values(), ANOMALY)
+# A paid order the platform will settle by itself, in full to the seller, unless it is settled by
+# the date in settle_due_at; and that settlement (status stays PAID, auto_settled_at set).
+SETTLEMENT_DUE = "Payment Settlement Due"
+AUTO_SETTLED = "Payment Auto Settled"
+ORDER_MARKS = {"fulfilled_at": FULFILMENT, "settle_due_at": SETTLEMENT_DUE, "auto_settled_at": AUTO_SETTLED}
+DETAIL_TYPES = (*STATUS_EVENTS.values(), *ORDER_MARKS.values(), *AUDIT_EVENTS.values(), ANOMALY)
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,9 @@ def _events(kind: Kind, ref: str, old: Mapping[str, Any], new: Mapping[str, Any]
         yield event(AUDIT_EVENTS[audit], f"audit|{audit_before}|{audit}")
     if status != previous and (kind, status) in STATUS_EVENTS:
         yield event(STATUS_EVENTS[kind, status], f"status|{previous}|{status}")
-    if kind is Kind.ORDER and new.get("fulfilled_at") and not old.get("fulfilled_at"):
-        yield event(FULFILMENT, "fulfilled")
+    for mark, detail_type in ORDER_MARKS.items() if kind is Kind.ORDER else ():
+        if new.get(mark) and not old.get(mark):
+            yield event(detail_type, "fulfilled" if mark == "fulfilled_at" else mark)
     anomalies, known = new.get("anomalies") or [], len(old.get("anomalies") or [])
     for index, anomaly in enumerate(anomalies[known:], start=known):
         yield event(ANOMALY, f"anomaly|{index}", anomaly=anomaly)

@@ -8,21 +8,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from .platforms.base import Observation
-from .states import Kind, RefundStatus
+from .states import Kind, RefundStatus, is_terminal
 from .store import Change, ConditionFailed, Store, TransactionFailed, object_key
-from .transitions import change_for, fail_refund, mismatch
+from .transitions import change_for, facts_change, fail_refund, finish_settlement, mismatch
 
 
 def apply_observation(
     store: Store, obs: Observation | None, item: Mapping[str, Any], now: int, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """Apply a query result; returns the new item, or None if nothing changed."""
-    if obs is None or (obs.status == item["status"] and not extra):
+    if obs is None or (obs.status == item["status"] and not extra and not new_facts(obs, item)):
         return None
     if bad := mismatch(obs, item):
         flag_anomaly(store, obs.kind, obs.ref, {"source": "query", "outcome": "mismatch", "fields": bad, "at": now})
         return None
-    change = change_for(obs, now)
+    change = facts_change(obs, now) if obs.status == item["status"] and not extra else change_for(obs, now)
     if extra:
         change.set = {**change.set, **extra}
     key = object_key(obs.kind, obs.ref)
@@ -30,9 +30,17 @@ def apply_observation(
         if obs.kind is Kind.REFUND and obs.status == RefundStatus.FAILED:
             fail_refund(store, key, change, item)
             return store.get(obs.kind, obs.ref)
+        if obs.kind is Kind.SETTLEMENT and is_terminal(obs.status) and item.get("out_order_no"):
+            finish_settlement(store, change, obs, item["out_order_no"], now)
+            return store.get(obs.kind, obs.ref)
         return store.update(key, change)
     except (ConditionFailed, TransactionFailed):
         return None  # moved on meanwhile (a callback won the race); nothing to undo
+
+
+def new_facts(obs: Observation, item: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts of ``obs`` the item does not have yet (a PAID order learns its commission late)."""
+    return {k: v for k, v in obs.facts.items() if k != "platform_message" and item.get(k) is None}
 
 
 def flag_anomaly(store: Store, kind: Kind, ref: str, anomaly: dict[str, Any]) -> None:

@@ -1,5 +1,8 @@
 """Reading payments, refunds and settlements: from the table, or (``refresh``) from the platform,
-applied through the same state machine the callbacks use."""
+applied through the same state machine the callbacks use.
+
+A refresh of a PAID order asks too: its status is final, but facts the platform learns later (an
+influencer's commission, the source video's ``item_id``) are recorded without changing it."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from ..errors import PlatformError
 from .api import checked_ref, not_found, platform_failure
 from .context import Context
 from .observations import apply_observation
-from .states import SUBMITTING, Kind, is_terminal
+from .states import SUBMITTING, Kind, OrderStatus, is_terminal
 from .views import view
 
 
@@ -30,8 +33,10 @@ class Queries:
         item = self.ctx.store.get(kind, ref)
         if item is None:
             raise not_found(kind, ref)
-        if is_terminal(item["status"]) or item["status"] == SUBMITTING:
+        late_facts = kind is Kind.ORDER and item["status"] == OrderStatus.PAID
+        if (is_terminal(item["status"]) and not late_facts) or item["status"] == SUBMITTING:
             return view(kind, item)
+        self.ctx.take_query()
         try:
             obs = self.ctx.platforms.of(item).observe(kind, ref)
         except PlatformError as exc:

@@ -4,6 +4,7 @@ re-enqueues whatever is overdue, so a lost message or a crash never strands an o
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,7 +20,7 @@ from .schedule import SCHEDULES, SWEEP_SLACK
 from .settings import RefundAudit
 from .states import SUBMITTING, Kind, OrderStatus, is_terminal
 from .store import DUE_INDEX_ATTRS, DUE_SHARDS, Change, ConditionFailed, object_key
-from .transitions import change_for, mismatch
+from .transitions import auto_settlement_change, change_for, mismatch
 
 
 class ReconcileOutcome(StrEnum):
@@ -30,6 +31,8 @@ class ReconcileOutcome(StrEnum):
     MISMATCH = "mismatch"  # the platform disagrees with our record: parked for a person
     EXHAUSTED = "exhausted"  # out of attempts: parked
     RESCHEDULED = "rescheduled"  # still pending: asked again later
+    SETTLEMENT_DUE = "settlement_due"  # a paid order nears the platform's own settlement: warned once
+    WATCH_ENDED = "watch_ended"  # a watched paid order is settled (ours or the platform's) or refunded
 
     @property
     def parked(self) -> bool:
@@ -52,9 +55,11 @@ class Reconciler:
         kind, ref = message.kind, message.ref
         store = self.ctx.store
         item, done = self._load(kind, ref)
+        now = self.ctx.now()
+        if done is not None and done.outcome is ReconcileOutcome.TERMINAL and _watch_due(item, now):
+            return self._watch(item, now)
         if done is not None:
             return done
-        now = self.ctx.now()
         attempts = int(item.get("reconcile_attempts", 0)) + 1
         obs, extra, rate_limited = self._ask(item, kind, ref, now)
         if (
@@ -146,6 +151,59 @@ class Reconciler:
                 return Observation(kind, ref, OrderStatus.EXPIRED.value, facts), {}, fault.rate_limited
             return None, {}, fault.rate_limited
 
+    def _watch(self, item: dict[str, Any], now: int) -> ReconcileResult:
+        """A PAID order nearing the day the platform settles it by itself, in full to the seller
+        (partners named in a later settlement would get nothing): settled since, or refunded in
+        full, and the watch ends; otherwise the platform is asked, a warning is recorded once (a
+        ``Payment Settlement Due`` event) and the order is looked at again after the deadline,
+        daily, until the platform's own settlement shows — parked for a person after a week."""
+        ref = item["out_order_no"]
+        store = self.ctx.store
+        platform = self.ctx.platforms.of(item)
+        deadline = int(item.get("paid_at") or 0) + (platform.auto_settles_after or 0)
+        key = object_key(Kind.ORDER, ref)
+        if platform.auto_settles_after is None or item.get("settled_at") or item.get("auto_settled_at"):
+            return self._end_watch(key)
+        if int(item.get("refundable_amount", 1)) <= 0 and not item.get("settling"):
+            return self._end_watch(key)  # refunded in full: nothing left to settle
+        try:
+            report = platform.settlement_report(ref)
+        except PlatformError:
+            return self._watch_again(key, now, now + WATCH_RETRY, ReconcileOutcome.RESCHEDULED)
+        if report.automatic is not None:
+            with contextlib.suppress(ConditionFailed):
+                store.update(key, auto_settlement_change(report.automatic, now))
+            return ReconcileResult(ReconcileOutcome.MOVED, "AUTO_SETTLED")
+        if report.settled:
+            settled = Change(set={"updated_at": now}, set_once={"settled_at": now}, remove=DUE_INDEX_ATTRS)
+            settled.where(settled.expr.exists())
+            store.update(key, settled)
+            return ReconcileResult(ReconcileOutcome.WATCH_ENDED)
+        if now < deadline:
+            due = Change(
+                set={"updated_at": now, "due_at": deadline + WATCH_RETRY},
+                set_once={"settle_due_at": deadline},
+            )
+            due.where(due.expr.exists())
+            store.update(key, due)
+            return ReconcileResult(ReconcileOutcome.SETTLEMENT_DUE)
+        if now > deadline + WATCH_GRACE:
+            self._park(item, ReconcileMessage(Kind.ORDER, ref, platform.protocol), now, "auto-settlement not seen")
+            return ReconcileResult(ReconcileOutcome.EXHAUSTED)
+        return self._watch_again(key, now, now + WATCH_RETRY, ReconcileOutcome.RESCHEDULED)
+
+    def _end_watch(self, key: dict) -> ReconcileResult:
+        done = Change(remove=DUE_INDEX_ATTRS)
+        done.where(done.expr.exists())
+        self.ctx.store.update(key, done)
+        return ReconcileResult(ReconcileOutcome.WATCH_ENDED)
+
+    def _watch_again(self, key: dict, now: int, at: int, outcome: ReconcileOutcome) -> ReconcileResult:
+        again = Change(set={"due_at": at})
+        again.where(again.expr.exists())
+        self.ctx.store.update(key, again)
+        return ReconcileResult(outcome)
+
     def _park(self, item: dict[str, Any], message: ReconcileMessage, now: int, reason: str) -> None:
         change = Change(set={"reconcile_state": "EXHAUSTED", "updated_at": now}, remove=DUE_INDEX_ATTRS)
         change.where(change.expr.exists())
@@ -181,6 +239,15 @@ class Reconciler:
 # the front end holds stays usable for up to an hour after signing (trade-spec §3.3 [S]), and a
 # payment that still arrives after this upgrades the order (callbacks.py: paid after expiry).
 LOCAL_EXPIRY_GRACE = 600
+
+WATCH_RETRY = 86_400  # a watched order past its warning is looked at again daily
+WATCH_GRACE = 7 * 86_400  # the platform's own settlement not seen a week after its day: parked
+
+
+def _watch_due(item: dict[str, Any], now: int) -> bool:
+    """A PAID order whose auto-settlement watch is due (an earlier reconcile message for it that
+    arrives late finds it not due, and does nothing)."""
+    return item.get("status") == OrderStatus.PAID and item.get("due_at") is not None and int(item["due_at"]) <= now
 
 
 def _past_local_expiry(item: dict[str, Any], now: int) -> bool:

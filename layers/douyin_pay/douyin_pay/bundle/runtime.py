@@ -20,6 +20,7 @@ from .platforms.base import PaymentProtocol
 from .platforms.ecpay import EcpayPlatform
 from .platforms.trade import TradePlatform
 from .queries import Queries
+from .query_budget import QueryBudget, api_share
 from .queue import ReconcileQueue
 from .reconciler import Reconciler
 from .settings import Settings, load_secret
@@ -132,12 +133,17 @@ def access_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
 
 
 def _context(query_attempts: int, *, sends: bool) -> Context:
+    s = settings()
+    budget = None
+    if query_attempts == API_QUERY_ATTEMPTS:  # the API's queries share one budget; reconciliation paces itself
+        budget = QueryBudget(store(), api_share(s.platform_query_qps, s.reconcile_consumers), clock=lambda: now())
     return Context(
-        settings(),
+        s,
         store(),
         platforms(query_attempts),
         queue=queue() if sends else None,
         clock=lambda: now(),
+        query_budget=budget,
     )
 
 

@@ -57,6 +57,13 @@ class Settings:
     # fulfilment; before, a settlement is refused here (409) instead of spending a business number.
     settle_after: SettleAfter = SettleAfter.PAYMENT
     settle_cycle_days: int = 7
+    # The platform's query limit per app id, and how many reconcile consumers may run at once: the
+    # API's share of the limit is what reconciliation leaves (query_budget.py).
+    platform_query_qps: int = 30
+    reconcile_consumers: int = 5
+    # Warn (event, metric) this many days before the platform settles an unsettled ecpay order by
+    # itself, 150 days after its payment; 0: no warning, only the check at the deadline.
+    auto_settle_warn_days: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -86,6 +93,9 @@ class Settings:
             order_sync=_switch("ORDER_SYNC", env.get("ORDER_SYNC", "").strip(), default=True),
             settle_after=_settle_after(env.get("SETTLE_AFTER", "").strip()),
             settle_cycle_days=_days(env.get("SETTLE_CYCLE_DAYS", "").strip()),
+            platform_query_qps=_count("PLATFORM_QUERY_QPS", env, default=30, low=1, high=1000),
+            reconcile_consumers=_count("RECONCILE_MAX_CONCURRENCY", env, default=5, low=2, high=1000),
+            auto_settle_warn_days=_count("AUTO_SETTLE_WARN_DAYS", env, default=20, low=0, high=140),
         )
 
 
@@ -117,6 +127,15 @@ def _days(value: str) -> int:
         return 7
     if not value.isdigit() or int(value) > 365:
         raise ConfigurationError("SETTLE_CYCLE_DAYS must be a whole number of days from 0 to 365")
+    return int(value)
+
+
+def _count(name: str, env: Mapping[str, str], *, default: int, low: int, high: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     return int(value)
 
 

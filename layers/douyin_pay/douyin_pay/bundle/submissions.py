@@ -33,10 +33,10 @@ from .api import (
     same_request,
 )
 from .context import Context
-from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Submission, protocol_of
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Settleable, Submission, protocol_of
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
 from .settings import SettleAfter
-from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus, is_terminal
+from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus, SettlementStatus, is_terminal
 from .store import (
     CONFLICT_RETRIES,
     DUE_INDEX_ATTRS,
@@ -99,9 +99,21 @@ class Submissions:
         )
         now = self.ctx.now()
         delay = SCHEDULES[kind].delay(0)  # until the first reconcile step
+        settleable = None
+        if kind is Kind.SETTLEMENT and submission.payee_amount:
+            settleable = self._settleable(platform, submission)
         claim = self._claim_record(platform, submission, now, delay)
         try:
-            self._claim(platform, submission, claim)
+            try:
+                self._claim(platform, submission, claim, settleable=settleable)
+            except _SettledOrder as settled:
+                # A refund of an order settled meanwhile (or before, unknown to this request): it
+                # comes from the withdrawable balance, which the request must say (all_settle).
+                submission = platform.prepare(
+                    kind, body, out_order_no=out_order_no, callback_url=self._callback_url(), order=settled.order
+                )
+                claim = self._claim_record(platform, submission, now, delay)
+                self._claim(platform, submission, claim, settled=True)
         except _Existing as existing:
             return self._answer_existing(submission, existing.item, claim["request_hash"], now)
         if submission.accepted is not None:  # nothing to send: the object exists as recorded
@@ -159,7 +171,33 @@ class Submissions:
             raise ApiError(500, "misconfigured", "CALLBACK_URL is not set")
         return self.ctx.settings.callback_url
 
-    def _claim(self, platform: Platform, submission: Submission, claim: dict[str, Any]) -> None:
+    def _settleable(self, platform: Platform, submission: Submission) -> Settleable:
+        """What the platform lets this settlement hand to its payees: asked (the influencer's
+        commission is known only some time after payment), after a read that makes sure the
+        question goes to the order's own protocol and is worth a query of the stack's budget."""
+        out_order_no = submission.out_order_no
+        order = self.ctx.store.get(Kind.ORDER, out_order_no)
+        if order is None:
+            raise not_found(Kind.ORDER, out_order_no)
+        if (order_protocol := protocol_of(order.get("protocol"))) is not platform.protocol:
+            raise _OrderOfOtherProtocol(order_protocol)
+        if order.get("status") != OrderStatus.PAID:
+            raise order_not_paid(out_order_no, order.get("status"))
+        self.ctx.take_query()
+        try:
+            return platform.settleable(out_order_no)
+        except PlatformError as exc:
+            raise platform_failure(exc) from exc
+
+    def _claim(
+        self,
+        platform: Platform,
+        submission: Submission,
+        claim: dict[str, Any],
+        *,
+        settleable: Settleable | None = None,
+        settled: bool = False,
+    ) -> None:
         store = self.ctx.store
         protocol = platform.protocol
         key = object_key(submission.kind, submission.ref)
@@ -171,11 +209,11 @@ class Submissions:
             return
         rules = None
         if submission.kind is Kind.SETTLEMENT:
-            rules = self._settle_rules(platform, submission, claim["created_at"])
+            rules = self._settle_rules(platform, submission, claim["created_at"], settleable)
         for attempt in (1, 2):
             actions = [
                 store.put_action(key, claim, Guard.absent()),
-                self._order_condition(protocol, submission, claim, rules),
+                self._order_condition(protocol, submission, claim, rules, settled=settled),
             ]
             try:
                 store.transact(actions, conflict_retries=CONFLICT_RETRIES)
@@ -186,8 +224,16 @@ class Submissions:
                 if exc.conflict:
                     raise in_progress("a concurrent request holds this order; retry") from exc
                 order = exc.item(1)
-                if attempt == 1 and rules is not None and self._previous_settlement_done(order):
+                if attempt == 1 and self._previous_settlement_done(order):
                     continue  # the marker of a finished settlement was cleared: claim again
+                if (
+                    submission.kind is Kind.REFUND
+                    and not settled
+                    and order is not None
+                    and order.get("status") == OrderStatus.PAID
+                    and _is_settled(order)
+                ):
+                    raise _SettledOrder(order) from exc
                 raise self._order_refusal(protocol, claim, order, rules) from exc
 
     def _previous_settlement_done(self, order: Mapping[str, Any] | None) -> bool:
@@ -200,12 +246,17 @@ class Submissions:
         if previous is not None and not is_terminal(previous.get("status", SUBMITTING)):
             return False
         clear = Change(remove=("settling",))
+        if previous is not None and previous.get("status") == SettlementStatus.SUCCEEDED:
+            # Finished before its final notice wrote the order (an older version of the bundle).
+            clear.set_once = {"settled_at": int(previous.get("updated_at") or 0), "settled_by": settling}
         clear.where(clear.expr.eq("settling", settling))
         with contextlib.suppress(ConditionFailed):
             self.ctx.store.update(object_key(Kind.ORDER, order["out_order_no"]), clear)
         return True
 
-    def _settle_rules(self, platform: Platform, submission: Submission, now: int) -> SettleRules:
+    def _settle_rules(
+        self, platform: Platform, submission: Submission, now: int, settleable: Settleable | None
+    ) -> SettleRules:
         settings = self.ctx.settings
         cycle_from = None
         if settings.settle_cycle_days:
@@ -218,6 +269,8 @@ class Submissions:
             now,
             ref=submission.ref,
             payees=submission.payees,
+            payee_amount=submission.payee_amount,
+            settleable=settleable,
         )
 
     def _order_condition(
@@ -226,6 +279,8 @@ class Submissions:
         submission: Submission,
         claim: Mapping[str, Any],
         rules: SettleRules | None,
+        *,
+        settled: bool = False,
     ) -> dict:
         """The paid order the request belongs to, of this protocol; a refund also reserves its
         amount there, so succeeded + in-flight refunds never exceed what was paid. A settlement's
@@ -241,11 +296,13 @@ class Submissions:
                 _protocol_clause(cond, protocol),
                 f"{cond.name('refundable_amount')} >= {cond.value(claim['refund_amount'])}",
                 *refund_clauses(cond, claim["created_at"]),
+                *settled_clauses(cond, settled=settled),
             )
             return self.ctx.store.update_action(order_key, reserve)
         if rules is not None:
             # One settlement at a time, and at most MAX_SETTLE_REQUESTS: counted and marked on the order.
-            mark = Change(set={"settling": rules.ref}, add={"settle_requests": 1})
+            facts = dict(rules.settleable.facts) if rules.settleable else {}
+            mark = Change(set={"settling": rules.ref}, set_once=facts, add={"settle_requests": 1})
             cond = mark.expr
             mark.where(
                 cond.exists(),
@@ -276,6 +333,8 @@ class Submissions:
             return order_not_paid(out_order_no, order.get("status"))
         if rules is not None:
             return rules.refusal(out_order_no, order)
+        if order.get("settling"):
+            return _settlement_in_progress(out_order_no, order["settling"], "a refund now would be taken from")
         if (closed := refund_refusal(out_order_no, order, claim["created_at"])) is not None:
             return closed
         return ApiError(
@@ -446,13 +505,19 @@ class SettleRules:
     now: int
     ref: str = ""  # the settlement being claimed
     payees: tuple[str, ...] = ()  # its third-party payees
+    payee_amount: int = 0  # what it hands them, fen
+    settleable: Settleable | None = None  # what the platform said may go to payees (asked when there are any)
 
     def clauses(self, cond: Expr) -> list[str]:
         requests = cond.name("settle_requests")
         out = [
             f"attribute_not_exists({cond.name('settling')})",
+            f"attribute_not_exists({cond.name('auto_settled_at')})",
             f"attribute_not_exists({requests}) OR {requests} < {cond.value(MAX_SETTLE_REQUESTS)}",
         ]
+        if self.settleable is not None:
+            needed = self.settleable.unsettled_needed(self.payee_amount)
+            out.append(f"{cond.name('refundable_amount')} >= {cond.value(needed)}")
         if self.payees:
             seller = cond.name("seller_uid")
             listed = ", ".join(cond.value(uid) for uid in self.payees)
@@ -473,13 +538,15 @@ class SettleRules:
     def refusal(self, out_order_no: str, order: Mapping[str, Any]) -> ApiError:
         """Why the PAID ``order`` failed :meth:`clauses`."""
         if order.get("settling"):
+            why = "the platform takes the next one only after"
+            return _settlement_in_progress(out_order_no, order["settling"], why)
+        if order.get("auto_settled_at"):
             return ApiError(
                 409,
-                "settlement_in_progress",
-                f"settlement {order['settling']!r} of order {out_order_no!r} has not finished; the platform takes "
-                "the next one only after it",
-                retryable=True,
-                in_progress=order["settling"],
+                "order_auto_settled",
+                f"order {out_order_no!r} was settled by the platform itself (in full to the seller, 150 days after "
+                "its payment): there is nothing left to settle",
+                auto_settled_at=order["auto_settled_at"],
             )
         if int(order.get("settle_requests", 0)) >= MAX_SETTLE_REQUESTS:
             return ApiError(
@@ -496,6 +563,20 @@ class SettleRules:
             )
         if self.sync and "sync_missing" in order and order.get("sync_status") not in self.sync:
             return _not_synced(out_order_no, order)
+        if self.settleable is not None:
+            unsettled = int(order.get("refundable_amount", 0))
+            if unsettled < self.settleable.unsettled_needed(self.payee_amount):
+                settleable = self.settleable.for_payees(unsettled)
+                return ApiError(
+                    409,
+                    "settle_exceeds_settleable",
+                    f"settle_params hand out {self.payee_amount} fen, but at most {settleable} fen of order "
+                    f"{out_order_no!r} can go to payees now: its unsettled {unsettled} fen less the influencer's "
+                    f"commission ({self.settleable.commission}) and the platform's fee "
+                    f"({self.settleable.fee(unsettled)})",
+                    settleable_amount=settleable,
+                    commission=self.settleable.commission,
+                )
         days = self.cycle // DAY
         start = order.get(self.cycle_from or "")
         if self.cycle_from == "fulfilled_at" and start is None:
@@ -513,6 +594,34 @@ class SettleRules:
             f"{'fulfilment' if self.cycle_from == 'fulfilled_at' else 'payment'} (the settlement cycle)",
             opens_at=opens_at,
         )
+
+
+def _settlement_in_progress(out_order_no: str, settling: str, why: str) -> ApiError:
+    return ApiError(
+        409,
+        "settlement_in_progress",
+        f"settlement {settling!r} of order {out_order_no!r} has not finished; {why} it",
+        retryable=True,
+        in_progress=settling,
+    )
+
+
+def _is_settled(order: Mapping[str, Any]) -> bool:
+    """Whether the order's money left its in-transit account: by a settlement of ours, or the
+    platform's own."""
+    return bool(order.get("settled_at") or order.get("auto_settled_at"))
+
+
+def settled_clauses(cond: Expr, *, settled: bool) -> list[str]:
+    """A refund is prepared for one account (all_settle): the order must still be in the state it
+    was prepared for, and no settlement may be moving its money right now."""
+    settled_at, auto = cond.name("settled_at"), cond.name("auto_settled_at")
+    state = (
+        f"attribute_exists({settled_at}) OR attribute_exists({auto})"
+        if settled
+        else f"attribute_not_exists({settled_at}) AND attribute_not_exists({auto})"
+    )
+    return [state, f"attribute_not_exists({cond.name('settling')})"]
 
 
 def _not_synced(out_order_no: str, order: Mapping[str, Any]) -> ApiError:
@@ -545,6 +654,14 @@ class _Existing(Exception):
     def __init__(self, item: dict | None) -> None:
         super().__init__("exists")
         self.item = item
+
+
+class _SettledOrder(Exception):
+    """A refund prepared for an unsettled order met a settled one: prepare it again for that."""
+
+    def __init__(self, order: dict[str, Any]) -> None:
+        super().__init__("the order is settled")
+        self.order = order
 
 
 class _OrderOfOtherProtocol(Exception):

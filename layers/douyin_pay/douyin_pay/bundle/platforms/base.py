@@ -65,10 +65,70 @@ class Observation:
     status: str  # our status (states.py) that the platform reports
     facts: Mapping[str, Any] = field(default_factory=dict)  # platform ids, times, fees: stored once
     expect: Mapping[str, Any] = field(default_factory=dict)  # must equal what we stored, or it is a mismatch
+    # Seconds after the payment at which the bundle must look at a PAID order again, though its
+    # status is final (an ecpay order the platform will settle by itself: reconciler.py's watch).
+    follow_up: int | None = None
 
     @property
     def target(self) -> Target:
         return Target(self.kind, self.ref)
+
+
+@dataclass(frozen=True)
+class Settleable:
+    """What the platform will let a settlement of one order hand to third parties."""
+
+    commission: int  # the influencer's (CPS) commission, fen: it comes off the settleable amount
+    fee_basis_points: int  # the platform's settlement fee per 10,000 (0: unknown, left to the platform)
+    facts: Mapping[str, Any] = field(default_factory=dict)  # order facts learnt on the way, stored once
+
+    def fee(self, unsettled: int) -> int:
+        """The fee on ``unsettled`` fen, rounded half up (ecpay-spec §3.5: "四舍五入")."""
+        return (unsettled * self.fee_basis_points + 5000) // 10_000
+
+    def for_payees(self, unsettled: int) -> int:
+        """What payees may get of ``unsettled`` fen: the seller's share must cover fee and commission."""
+        return max(unsettled - self.fee(unsettled) - self.commission, 0)
+
+    def unsettled_needed(self, to_payees: int) -> int:
+        """The least unsettled amount from which ``to_payees`` fen can go to payees."""
+        need = to_payees + self.commission
+        low = need + self.fee(need)  # at least; the fee of a larger amount may be a fen more
+        while self.for_payees(low) < to_payees:
+            low += 1
+        while low > need and self.for_payees(low - 1) >= to_payees:
+            low -= 1
+        return low
+
+
+@dataclass(frozen=True)
+class AutoSettlement:
+    """The platform settled an order by itself (150 days after payment, ecpay), in full to the seller."""
+
+    out_order_no: str
+    settle_no: str
+    settled_at: int | None  # epoch seconds (None: the platform did not say)
+    amount: int | None  # what the seller received, fen
+    service_charge: int | None
+    commission: int | None
+
+    def record(self) -> dict[str, Any]:
+        """How the order keeps it."""
+        fields = {
+            "settle_no": self.settle_no,
+            "amount": self.amount,
+            "service_charge": self.service_charge,
+            "commission": self.commission,
+        }
+        return {k: v for k, v in fields.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class SettlementReport:
+    """The platform's list of an order's settlements, as the auto-settlement watch reads it."""
+
+    settled: bool  # one of ours succeeded
+    automatic: AutoSettlement | None  # the platform's own, if it made one
 
 
 @dataclass(frozen=True)
@@ -95,11 +155,15 @@ class Submission:
     unsent: Mapping[str, Any] = field(default_factory=dict)
     # A settlement's third-party payees (their merchant uids): never the order's seller.
     payees: tuple[str, ...] = ()
+    payee_amount: int = 0  # what a settlement hands them in all, fen
+    # Fields the bundle set from what it knows (a refund's all_settle), not the caller: a retry of
+    # the same request after they changed is the same request.
+    derived: frozenset[str] = frozenset()
 
     @property
     def identity(self) -> dict[str, Any]:
         """Everything the caller asked for: what the request hash covers."""
-        return {**self.fields, **self.unsent}
+        return {**{k: v for k, v in self.fields.items() if k not in self.derived}, **self.unsent}
 
 
 @dataclass(frozen=True)
@@ -137,6 +201,7 @@ class VerifiedNotice:
     target: Target | None  # the object it is about (None: nothing of ours, e.g. a withdrawal)
     observation: Observation | None  # the state it reports (None: nothing to apply)
     opening: RefundOpening | None = None  # a refund to record before answering
+    auto_settlement: AutoSettlement | None = None  # the platform settled the order by itself
 
 
 @dataclass(frozen=True)
@@ -189,6 +254,8 @@ class Platform(Protocol):
     needs_order: ClassVar[frozenset[Kind]]
     # Whether the bundle records a merchant's fulfilment (核销) of this protocol's orders.
     records_fulfilment: ClassVar[bool]
+    # Seconds after payment at which the platform settles an unsettled order by itself (None: never).
+    auto_settles_after: ClassVar[int | None]
 
     def prepare(
         self,
@@ -220,6 +287,17 @@ class Platform(Protocol):
         ...
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault: ...
+
+    def settleable(self, out_order_no: str) -> Settleable:
+        """Ask the platform what a settlement of the paid order may hand to payees (the influencer's
+        commission comes off it and is known only some time after payment); raises
+        :class:`PlatformError`."""
+        ...
+
+    def settlement_report(self, out_order_no: str) -> SettlementReport:
+        """Ask the platform which settlements the order has had, its own automatic one included
+        (only for protocols with :attr:`auto_settles_after`); raises :class:`PlatformError`."""
+        ...
 
     def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
         """Verify, then parse, a callback; raises :class:`~douyin_pay.errors.CallbackError`."""

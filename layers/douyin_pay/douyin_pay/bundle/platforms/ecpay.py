@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleNotice, parse_callback
+from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleFinishNotice, SettleNotice, parse_callback
 from ...ecpay.signing import wire_value
 from ...errors import ConfigurationError, PlatformError, SignatureError, ValidationError
 from ..api import request_fields
@@ -23,10 +23,13 @@ from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
 from .base import (
     Acceptance,
+    AutoSettlement,
     Fault,
     Observation,
     PaymentProtocol,
     Reply,
+    Settleable,
+    SettlementReport,
     Submission,
     Target,
     VerifiedNotice,
@@ -36,6 +39,8 @@ from .base import (
 
 if TYPE_CHECKING:
     from ...ecpay.client import EcpayClient
+    from ...ecpay.cps import CpsInfo
+    from ...ecpay.settlements import PlatformSettlement
     from .ecpay_sync import EcpayOrderSync
 
 # -- the API's create requests, as ecpay takes them (ecpay-spec §3.1, §3.3, §3.5) ----------------
@@ -99,6 +104,12 @@ _FACTS = {
 
 SUCCESS_REPLY = Reply(200, {"err_no": 0, "err_tips": "success"})  # ecpay-spec §6.3
 
+DAY = 86_400
+# An order not settled within 150 days of its payment is settled by the platform, in full to the
+# seller, and announced once (ecpay-spec §3.5, §6.4 settle_finish).
+AUTO_SETTLE_AFTER = 150 * DAY
+SETTLE_FEE_BASIS_POINTS = 60  # 0.6 % of the settled amount (ecpay-spec §3.5)
+
 
 @dataclass(frozen=True)
 class EcpaySecrets:
@@ -135,6 +146,7 @@ class EcpayPlatform:
     protocol: ClassVar[PaymentProtocol] = PaymentProtocol.ECPAY
     needs_order: ClassVar[frozenset[Kind]] = frozenset()  # every request names the order by our number
     records_fulfilment: ClassVar[bool] = True  # pushed to the order center (订单同步) as 已核销
+    auto_settles_after: ClassVar[int | None] = AUTO_SETTLE_AFTER
 
     def __init__(
         self,
@@ -194,9 +206,14 @@ class EcpayPlatform:
             return Submission(kind, ref, fields, record, out_order_no=ref, unsent=display)
         elif kind is Kind.REFUND:
             raw = request_fields(body, REFUND_FIELDS, ("out_refund_no", "refund_amount", "reason"))
+            derived = _all_settle(raw, order)
             fields = refund_fields(out_order_no, **raw, notify_url=callback_url)
             ref = fields["out_refund_no"]
             record = {"refund_amount": fields["refund_amount"], "reason": fields["reason"]}
+            for key, value in fields.items():
+                if value is not None:
+                    wire_value(key, value)
+            return Submission(kind, ref, fields, record, out_order_no=fields["out_order_no"], derived=derived)
         else:
             raw = request_fields(body, SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
             fields = settle_fields(out_order_no=out_order_no, **raw, notify_url=callback_url)
@@ -209,8 +226,16 @@ class EcpayPlatform:
         for key, value in fields.items():  # everything must sign before anything is written
             if value is not None:
                 wire_value(key, value)
-        payees = tuple(p["merchant_uid"] for p in fields.get("settle_params") or ()) if kind is Kind.SETTLEMENT else ()
-        return Submission(kind, ref, fields, record, out_order_no=fields["out_order_no"], payees=payees)
+        listed = fields.get("settle_params") or ()
+        return Submission(
+            kind,
+            ref,
+            fields,
+            record,
+            out_order_no=fields["out_order_no"],
+            payees=tuple(p["merchant_uid"] for p in listed),
+            payee_amount=sum(int(p["amount"]) for p in listed),
+        )
 
     @staticmethod
     def stored_request(kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,7 +290,9 @@ class EcpayPlatform:
         if kind is Kind.ORDER:
             order = client.query_order(ref)
             payment = order.payment
-            return _observation(kind, ref, payment.order_status, (order, payment), {"total_amount": payment.total_fee})
+            expect = {"total_amount": payment.total_fee}
+            obs = _observation(kind, ref, payment.order_status, (order, payment), expect, cps=order.cps_info)
+            return self._followed(obs)
         if kind is Kind.REFUND:
             refund = client.query_refund(ref)
             return _observation(
@@ -273,6 +300,32 @@ class EcpayPlatform:
             )
         settlement = client.query_settle(ref)
         return _observation(kind, ref, settlement.settle_status, (settlement,), {}, settlement.msg)
+
+    def settleable(self, out_order_no: str) -> Settleable:
+        # query_order, not unsettle_amount: the latter is documented in one source only (ecpay-spec
+        # §3.7 [S]); the commission comes with the order, which the platform says to ask again.
+        order = self.client().query_order(out_order_no)
+        commission = order.cps_info.share_amount if order.cps_info else None
+        facts = _cps_facts(order.cps_info)
+        if order.payment.item_id:
+            facts["item_id"] = order.payment.item_id
+        return Settleable(commission or 0, SETTLE_FEE_BASIS_POINTS, facts)
+
+    def settlement_report(self, out_order_no: str) -> SettlementReport:
+        found = self.client().query_platform_order(out_order_no).settlements
+        done = [s for s in found if s.settle_status.upper() == "SUCCESS"]
+        automatic = next((s for s in done if not s.out_settle_no), None)
+        return SettlementReport(
+            settled=any(s.out_settle_no for s in done),
+            automatic=_auto_settlement(out_order_no, automatic) if automatic else None,
+        )
+
+    def _followed(self, obs: Observation | None) -> Observation | None:
+        """A PAID order is looked at again before the platform settles it by itself."""
+        if obs is None or obs.status != OrderStatus.PAID:
+            return obs
+        follow_up = AUTO_SETTLE_AFTER - self._settings.auto_settle_warn_days * DAY
+        return Observation(obs.kind, obs.ref, obs.status, obs.facts, obs.expect, follow_up=follow_up)
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault:
         return Fault(
@@ -298,17 +351,23 @@ class EcpayPlatform:
             raise SignatureError("this stack has no ecpay callback token")
         return self.construct(parse_callback(body, EcpaySecrets.from_mapping(raw).tokens))
 
-    @staticmethod
-    def construct(notice: AnyNotice) -> VerifiedNotice:
+    def construct(self, notice: AnyNotice) -> VerifiedNotice:
         """The bundle's view of a notice the SDK has verified."""
         # The id is over msg alone: type is not signed (ecpay-spec §6.2), so a replay with another
         # type must not count as another notice. 128 bits keep the object's set of ids small.
         notice_id = hashlib.sha256(notice.msg.encode("utf-8")).hexdigest()[:32]
         common = {"type": notice.type, "notice_id": notice_id, "message": notice.msg}
+        if isinstance(notice, SettleFinishNotice) or (isinstance(notice, SettleNotice) and notice.automatic):
+            auto = _announced_auto_settlement(notice)
+            if auto is None:  # nothing settled (a failure, or an empty list): verified and logged
+                return VerifiedNotice(**common, app_id=notice.app_id, target=None, observation=None)
+            target = Target(Kind.ORDER, auto.out_order_no)
+            return VerifiedNotice(**common, app_id=notice.app_id, target=target, observation=None, auto_settlement=auto)
         if isinstance(notice, PaymentNotice):
             target = Target(Kind.ORDER, notice.out_order_no)
-            obs = _observation(
-                Kind.ORDER, notice.out_order_no, notice.status, (notice,), {"total_amount": notice.total_amount}
+            expect = {"total_amount": notice.total_amount}
+            obs = self._followed(
+                _observation(Kind.ORDER, notice.out_order_no, notice.status, (notice,), expect, cps=notice.cps)
             )
         elif isinstance(notice, RefundNotice):
             target = Target(Kind.REFUND, notice.out_refund_no)
@@ -318,7 +377,7 @@ class EcpayPlatform:
             target = Target(Kind.SETTLEMENT, notice.out_settle_no)
             expect = {"out_order_no": notice.out_order_no} if notice.out_order_no else {}
             obs = _observation(Kind.SETTLEMENT, notice.out_settle_no, notice.status, (notice,), expect, notice.message)
-        else:  # settle_finish, withdraw, ...: verified and kept, nothing of ours to move
+        else:  # withdraw, ...: verified and kept, nothing of ours to move
             return VerifiedNotice(**common, app_id=None, target=None, observation=None)
         return VerifiedNotice(**common, app_id=notice.app_id, target=target, observation=obs)
 
@@ -366,6 +425,8 @@ def _observation(
     sources: tuple[object, ...],
     expect: Mapping[str, Any],
     message: str = "",
+    *,
+    cps: CpsInfo | None = None,
 ) -> Observation | None:
     """One reader for notices and query results alike: ``sources`` are the SDK objects carrying
     the facts (a query's order and its payment info), read by the names they share."""
@@ -375,8 +436,69 @@ def _observation(
     facts = {name: getattr(src, name) for src in sources for name in _FACTS[kind] if hasattr(src, name)}
     if kind is Kind.ORDER and not facts.get("paid_at") and facts.get("pay_time"):
         facts["paid_at"] = _beijing_time(facts["pay_time"])  # a query says when only as text
+    facts.update(_cps_facts(cps))
     facts["platform_message"] = message
     return Observation(kind, ref, status.value, {k: v for k, v in facts.items() if v not in (None, "")}, dict(expect))
+
+
+def _cps_facts(cps: CpsInfo | None) -> dict[str, Any]:
+    """An influencer order's commission (fen) and who earns it, as the order keeps them."""
+    if cps is None or cps.share_amount is None:
+        return {}
+    who = {k: v for k, v in (("douyin_id", cps.douyin_id), ("nickname", cps.nickname)) if v}
+    return {"commission": cps.share_amount, **({"cps_info": who} if who else {})}
+
+
+def _all_settle(raw: dict[str, Any], order: Mapping[str, Any] | None) -> frozenset[str]:
+    """A refund after the order was settled must say so (all_settle = 1: taken from the withdrawable
+    balance, ecpay-spec §3.3); the bundle knows when it was, so it sets the flag itself. Returns the
+    names it set (none when the caller's value stands)."""
+    settled = order is not None and bool(order.get("settled_at") or order.get("auto_settled_at"))
+    given = raw.get("all_settle")
+    if not settled:
+        return frozenset()
+    if given is not None and given != 1:
+        raise ValidationError(
+            "all_settle",
+            "the order has been settled: a refund now comes from the withdrawable balance (all_settle = 1)",
+            code="all_settle_conflict",
+        )
+    raw["all_settle"] = 1
+    return frozenset() if given is not None else frozenset({"all_settle"})
+
+
+def _announced_auto_settlement(notice: SettleFinishNotice | SettleNotice) -> AutoSettlement | None:
+    if isinstance(notice, SettleNotice):
+        if notice.status.upper() != "SUCCESS":
+            return None
+        taken = (notice.rake or 0) + (notice.commission or 0)
+        paid_out = None if notice.settle_amount is None else notice.settle_amount - taken
+        return AutoSettlement(
+            notice.out_order_no,
+            notice.settle_no,
+            notice.settled_at,
+            paid_out,
+            notice.rake,
+            notice.commission,
+        )
+    done = [s for s in notice.auto_settle_list if s.settle_status.upper() == "SUCCESS"]
+    return _auto_settlement(notice.out_order_no, done[0]) if done else None
+
+
+def _auto_settlement(out_order_no: str, s: PlatformSettlement) -> AutoSettlement:
+    return AutoSettlement(
+        out_order_no,
+        s.settle_no,
+        _epoch(s.settled_at),
+        sum(p.amount for p in s.payees) if s.payees else None,
+        s.service_charge,
+        s.cps,
+    )
+
+
+def _epoch(text: str) -> int | None:
+    """A settlement time as unix seconds: sent as digits, or as Beijing-time text."""
+    return int(text) if text.isdigit() else _beijing_time(text) if text else None
 
 
 _BEIJING = timezone(timedelta(hours=8))  # the platform's times are China Standard Time (no DST)

@@ -35,6 +35,8 @@ from .base import (
     PaymentProtocol,
     RefundOpening,
     Reply,
+    Settleable,
+    SettlementReport,
     Submission,
     Target,
     VerifiedNotice,
@@ -93,6 +95,7 @@ KEPT_FIELDS = {
 # order_query's answer for an order the platform does not have is undocumented (trade-spec §4.3,
 # §10.7); 20000 is query_cps's "order not found" (§4.2) and what the local simulator answers. [?]
 ORDER_NOT_FOUND = frozenset({20000})
+NOT_A_CPS_ORDER = 20004  # query_cps (trade-spec §4.4 [S])
 # 10020: the client_token endpoint's limit (§2.3). The trade APIs' own limit code is unpublished
 # (§10.11); 28003018 is the open platform's "请求频率过高", what the local simulator answers. [?]
 RATE_LIMITED = frozenset({10020, 28003018})
@@ -173,6 +176,8 @@ class TradePlatform:
     needs_order: ClassVar[frozenset[Kind]] = frozenset({Kind.REFUND})  # refund_create names order_id
     # The trade system learns of a fulfilment through its own push_delivery API, not built yet.
     records_fulfilment: ClassVar[bool] = False
+    # Its settlement is by the app's configured cycle; no documented settle-by-itself deadline.
+    auto_settles_after: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -298,7 +303,16 @@ class TradePlatform:
         except ValidationError as exc:
             raise _in_api_terms(exc) from exc
         record = {"settle_desc": fields["settle_desc"], "settle_params": sent.get("settle_params")}
-        return Submission(Kind.SETTLEMENT, ref, fields, record, out_order_no=out_order_no)
+        listed = json.loads(sent["settle_params"]) if sent.get("settle_params") else []
+        return Submission(
+            Kind.SETTLEMENT,
+            ref,
+            fields,
+            record,
+            out_order_no=out_order_no,
+            payees=tuple(str(p["merchant_uid"]) for p in listed),
+            payee_amount=sum(int(p["amount"]) for p in listed),
+        )
 
     @staticmethod
     def stored_request(kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -408,6 +422,21 @@ class TradePlatform:
             "settle_detail": settlement.settle_detail,
         }
         return _observation(kind, ref, status, facts, {})
+
+    def settleable(self, out_order_no: str) -> Settleable:
+        # The fee rate depends on the app's industry (trade-spec §1.3): left to the platform, which
+        # refuses a settlement the seller's share cannot cover (23112).
+        try:
+            cps = self.client().query_cps(out_order_no=out_order_no)
+        except PlatformError as exc:
+            if exc.err_no == NOT_A_CPS_ORDER:
+                return Settleable(0, 0)
+            raise
+        return Settleable(cps.total_commission_amount or 0, 0, {"commission": cps.total_commission_amount or 0})
+
+    def settlement_report(self, out_order_no: str) -> SettlementReport:
+        # Never asked: the trade system has no settle-by-itself deadline (auto_settles_after).
+        return SettlementReport(settled=False, automatic=None)
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault:
         unknown = isinstance(error, _Unknown) or (kind is Kind.ORDER and error.err_no in ORDER_NOT_FOUND)
