@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NOTICE_TYPES = ("payment", "refund", "settle")
+# settle_finish: the announcement of an automatic settlement (150 days after payment, §3.5, §6.4).
+NOTICE_TYPES = ("payment", "refund", "settle", "settle_finish")
 
 # Callback retry intervals after a failed attempt (ecpay-spec §6.3, "最多重试 15 次(共 16 次)").
 RETRY_SCHEDULE: tuple[float, ...] = (
@@ -50,7 +51,7 @@ ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in ORDER_SYNC_ENDPOINTS)
 
 # Delay between the event (payment, refund completion, settlement completion) and the first
 # callback attempt, in simulated seconds. "Refund callbacks often arrive 10 s or more late."
-DEFAULT_DELAYS: dict[str, float] = {"payment": 1.0, "refund": 12.0, "settle": 5.0}
+DEFAULT_DELAYS: dict[str, float] = {"payment": 1.0, "refund": 12.0, "settle": 5.0, "settle_finish": 5.0}
 
 OUTCOMES = ("SUCCESS", "FAIL")
 
@@ -58,6 +59,10 @@ OUTCOMES = ("SUCCESS", "FAIL")
 # or the fulfilment (核销, the newer D+N; the platform learns of it from an order push with
 # order_status 4).
 SETTLE_AFTER = ("payment", "fulfilment")
+
+# How an automatic settlement is announced: the documents name a settle_finish callback (§6.4) and
+# also an is_auto_settle flag on the settle callback, and leave open which one the platform sends.
+AUTO_SETTLE_NOTICES = ("settle_finish", "settle")
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,15 @@ class SimulatorConfig:
     # in both modes.
     settle_cycle_days: float = 7.0
     settle_after: Literal["payment", "fulfilment"] = "payment"
+    # Simulated seconds from the payment until a CPS (influencer) order's commission and item_id
+    # become known, unless pay() names its own commission_delay ("commission attribution is
+    # delayed", §3.2).
+    cps_commission_delay: float = 60.0
+    # The platform settles an order still holding in-transit money this many days after its payment
+    # (§3.5, "150 days"); 0 = never.
+    auto_settle_days: float = 150.0
+    # The notice that announces an automatic settlement: "settle_finish" or "settle" (AUTO_SETTLE_NOTICES).
+    auto_settle_notice: Literal["settle_finish", "settle"] = "settle_finish"
 
     def __post_init__(self) -> None:
         _check(self)
@@ -138,6 +152,9 @@ RUNTIME_SWITCHES = frozenset(
         "require_order_sync",
         "settle_cycle_days",
         "settle_after",
+        "cps_commission_delay",
+        "auto_settle_days",
+        "auto_settle_notice",
     }
 )
 
@@ -190,6 +207,21 @@ def _check_platform(cfg: SimulatorConfig) -> None:
         raise ValueError("settle_cycle_days must be a finite number >= 0 (0 turns the cycle off)")
     if cfg.settle_after not in SETTLE_AFTER:
         raise ValueError(f"settle_after must be one of {SETTLE_AFTER}")
+    _check_cps_and_auto_settle(cfg)
+
+
+def _check_cps_and_auto_settle(cfg: SimulatorConfig) -> None:
+    if not is_seconds(cfg.cps_commission_delay):
+        raise ValueError("cps_commission_delay must be a finite number of seconds >= 0")
+    if not is_seconds(cfg.auto_settle_days):
+        raise ValueError("auto_settle_days must be a finite number >= 0 (0 turns auto-settlement off)")
+    if cfg.auto_settle_notice not in AUTO_SETTLE_NOTICES:
+        raise ValueError(f"auto_settle_notice must be one of {AUTO_SETTLE_NOTICES}")
+
+
+def is_seconds(value: Any) -> bool:
+    """A finite number >= 0 (a JSON true is no number: bool is an int subclass)."""
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
 
 
 def _normalise(changes: Mapping[str, Any], current: SimulatorConfig) -> dict[str, Any]:
@@ -256,4 +288,7 @@ def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
         "require_order_sync": cfg.require_order_sync,
         "settle_cycle_days": cfg.settle_cycle_days,
         "settle_after": cfg.settle_after,
+        "cps_commission_delay": cfg.cps_commission_delay,
+        "auto_settle_days": cfg.auto_settle_days,
+        "auto_settle_notice": cfg.auto_settle_notice,
     }

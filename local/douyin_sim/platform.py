@@ -31,15 +31,58 @@ settleable, the doc's "原支付单未支付成功并核销" when it was never f
 before the payment counts from the payment [I]. 0 days turns the rule off in both modes.
 
 ``settle_params`` names third parties only: a payee that is the order's seller is refused (2010).
+
+CPS (influencer) orders: ``pay(no, commission=, commission_delay=)``. The commission and the order's
+``item_id`` become known ``commission_delay`` after the payment (§3.2 "commission attribution is
+delayed"; default the switch ``cps_commission_delay``). Before that the payment callback has
+``extra`` "" and ``item_id`` "" (§6.4: "item_id may be missing on the first delivery"), query_order
+has no ``cps_info`` and an empty ``item_id``. The callback's ``msg`` is fixed when the payment
+happens: retries and duplicates repeat it unchanged [I: the doc's "reply failure to get a retry"
+hints that a retry may carry the late item_id; the simulator does not, so a client must query].
+The commission is taken at settlement whether it was visible or not: a settle is refused (2010)
+when payees + fee + commission exceed the in-transit money, which also makes the seller's share
+cover the fee. A commission is taken once per order (a later settlement, after a failed one or
+freed money, does not take it again) [I]. ``unsettle_amount`` subtracts the commission still to be
+taken, and only once it is known [I]; ``detail.commission`` is that amount (0 before it is known
+and after a settlement took it) [I]. Influencer ids are made up: ``douyin_id`` "sim_kol_<digits>",
+``nickname`` "模拟达人<digits>" [I].
+
+Automatic settlement (§3.5 "orders not settled 150 days after payment are settled automatically in
+full to the seller"; switch ``auto_settle_days``, 0 = never): a paid order still holding in-transit
+money and no settlement in progress is settled by the platform at ``paid_at + auto_settle_days``,
+with no condition of order sync, fulfilment or settlement cycle [I: none is documented]. It is
+applied whenever the platform ticks (any request, the notifier's thread, a clock advance), stamped
+with the deadline, not the moment the tick noticed it. The settlement has no ``out_settle_no`` (kept
+under the internal key ``auto:<out_order_no>``, then ``auto:<out_order_no>:2`` ...: ":" is no
+business-number character, so no developer number collides), moves every in-transit fen, takes
+the fee and the commission still due (capped at what is left after the fee, should refunds have
+left less than the commission [I]) and gives the seller the rest; it succeeds at once, with
+``settle_way`` 2 [I: the value is undocumented; the developer's own settlements show 1].
+Should money become unsettled again later (a settlement or refund that was in progress at the
+deadline fails), it is settled the same way when that happens [I]. A later ``settle`` is refused
+(2010, "settled automatically"), ``query_settle`` knows nothing of it, ``query_platform_order``
+lists it. It is announced once (§6.3 "notified only once"; failed deliveries are retried like any
+notice), to the order's notify_url, by the switch ``auto_settle_notice``:
+
+* ``"settle_finish"`` (default): ``{ma_app_id, out_order_id, auto_settle_list: [{created_at,
+  settle_plat_no, settle_no, settle_info, settle_status, service_charge, cps, settled_at,
+  settle_way}]}``. Types as the official example (OD-AUTOSETTLE-CB page): ``created_at`` and
+  ``settled_at`` "yyyy-MM-dd HH:mm:ss" strings, ``settle_way`` a string ("2"; the example shows
+  "1"), ``service_charge``, ``cps`` and the amounts integers. ``settle_info`` is the seller's share
+  ``[{seller_uid, seller_amount}]`` [I: the doc does not say whose the entries are];
+* ``"settle"``: the settle callback's shape with ``cp_settle_no`` "", ``cp_extra`` "" and
+  ``is_auto_settle`` true [I: the doc leaves open which notice announces an auto-settlement].
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import math
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,7 +91,7 @@ from typing import Any
 
 from . import validation as v
 from .clock import SimClock
-from .config import ConfigHolder, SimulatorConfig
+from .config import ConfigHolder, SimulatorConfig, is_seconds
 from .order_sync import SETTLEABLE_STATUSES
 from .validation import Payee, Refusal
 
@@ -65,6 +108,8 @@ PAY_WAYS = (1, 2, 3, 10)  # WeChat, Alipay, bank card (old doc), Douyin Pay (§3
 MAX_SETTLES_PER_ORDER = 50  # §3.5
 REFUND_WINDOW = 365 * 86_400  # refunds only within a year of payment
 REFUND_LIMITS = {1: 50, 2: 300}  # refunds per order: WeChat-paid, Alipay-paid
+SETTLE_WAY_DEVELOPER = 1  # a settle request [I: query_platform_order's settle_way is undocumented]
+SETTLE_WAY_AUTO = 2  # the platform's own, 150 days after payment [I]
 
 
 def format_time(ts: float | None) -> str:
@@ -121,8 +166,12 @@ class Order:
     payment_order_no: str = ""
     ec_pay_trade_no: str = ""
     seller_uid: str = ""
-    item_id: str = ""
+    item_id: str = ""  # CPS orders only; visible from commission_known_at
     cashier_closed_at: list[float] = field(default_factory=list)
+    commission: int = 0  # CPS (influencer) commission, fen; 0 = no CPS order
+    commission_known_at: float | None = None  # when commission and item_id become known
+    douyin_id: str = ""  # the influencer (CPS orders only)
+    nickname: str = ""
 
 
 @dataclass
@@ -163,6 +212,8 @@ class Settlement:
     settled_at: float | None = None
     msg: str = ""
     channel_settle_id: str = ""
+    settle_way: int = SETTLE_WAY_DEVELOPER
+    settle_plat_no: str = ""  # automatic settlements (settle_finish) only
 
 
 @dataclass
@@ -243,10 +294,12 @@ class Platform:
             pass
 
     def next_due(self) -> float | None:
-        """The earliest simulated time at which a refund or settlement completes on its own."""
+        """The earliest simulated time at which a refund or settlement completes on its own, or an
+        order is settled automatically."""
         with self._lock:
             times = [r.complete_at for r in self.refunds.values() if r.status == "PROCESSING"]
             times += [s.complete_at for s in self.settlements.values() if s.status == "PROCESSING"]
+            times += self._auto_settle_times(self._config.get()).values()
             due = [t for t in times if t is not None]
             return min(due) if due else None
 
@@ -260,9 +313,13 @@ class Platform:
         for refund in self.refunds.values():
             if refund.status == "PROCESSING" and refund.complete_at is not None and now >= refund.complete_at:
                 self._finish_refund(refund, cfg.refund_outcome, refund.complete_at)
-        for settle in self.settlements.values():
+        for settle in list(self.settlements.values()):
             if settle.status == "PROCESSING" and settle.complete_at is not None and now >= settle.complete_at:
                 self._finish_settlement(settle, cfg.settle_outcome, settle.complete_at)
+        # After the completions, which may have freed money (a failed settlement or refund).
+        for no, when in self._auto_settle_times(cfg).items():
+            if now >= when:
+                self._auto_settle(self.orders[no], when, cfg)
 
     def _next_id(self, now: float) -> str:
         # 19 digits like real ids (e.g. 6979643835974486313): "7" + 10 time digits + 8 sequence digits.
@@ -303,15 +360,55 @@ class Platform:
     def _settlements_of(self, out_order_no: str) -> list[Settlement]:
         return [s for s in self.settlements.values() if s.out_order_no == out_order_no]
 
-    def _unsettled(self, order: Order) -> int:
-        """In-transit funds (§7.6): paid − refunds taken from them − settled (processing or done)."""
+    def _unsettled(
+        self, order: Order, refunds: list[Refund] | None = None, settlements: list[Settlement] | None = None
+    ) -> int:
+        """In-transit funds (§7.6): paid − refunds taken from them − settled (processing or done).
+        ``refunds`` / ``settlements``: the order's, when the caller has them at hand."""
         if order.status != "SUCCESS":
             return 0
         no = order.out_order_no
-        in_transit = [r for r in self._refunds_of(no) if r.status in _ACTIVE and not r.all_settle]
+        refunds = self._refunds_of(no) if refunds is None else refunds
+        settlements = self._settlements_of(no) if settlements is None else settlements
+        in_transit = [r for r in refunds if r.status in _ACTIVE and not r.all_settle]
         refunded = sum(r.refund_amount for r in in_transit)
-        settled = sum(s.settle_amount for s in self._settlements_of(no) if s.status in _ACTIVE)
+        settled = sum(s.settle_amount for s in settlements if s.status in _ACTIVE)
         return max(order.total_amount - refunded - settled, 0)
+
+    def _commission_due(self, order: Order) -> int:
+        """The CPS commission not yet taken by a settlement (processing or done): taken once."""
+        taken = sum(s.commission for s in self._settlements_of(order.out_order_no) if s.status in _ACTIVE)
+        return max(order.commission - taken, 0)
+
+    @staticmethod
+    def _cps_known(order: Order, now: float) -> bool:
+        """Whether the order's commission and item_id are visible yet (CPS orders only)."""
+        return order.commission_known_at is not None and now >= order.commission_known_at
+
+    def _auto_settle_times(self, cfg: SimulatorConfig) -> dict[str, float]:
+        """When the platform will settle each order by itself, as things stand now: the orders that
+        are paid, hold in-transit money and have no settlement in progress. An order's time is its
+        deadline (paid_at + auto_settle_days), or the later completion of its own settlement or
+        refund that freed the money, so an automatic settlement never predates what it follows."""
+        if not cfg.auto_settle_days:
+            return {}
+        refunds: dict[str, list[Refund]] = defaultdict(list)
+        settlements: dict[str, list[Settlement]] = defaultdict(list)
+        for r in self.refunds.values():
+            refunds[r.out_order_no].append(r)
+        for st in self.settlements.values():
+            settlements[st.out_order_no].append(st)
+        times: dict[str, float] = {}
+        for no, order in self.orders.items():
+            if order.status != "SUCCESS" or order.paid_at is None:
+                continue
+            mine, returned = settlements.get(no, []), refunds.get(no, [])
+            if any(st.status == "PROCESSING" for st in mine) or self._unsettled(order, returned, mine) <= 0:
+                continue
+            done = [st.settled_at for st in mine if st.settled_at is not None]
+            done += [r.refunded_at for r in returned if r.refunded_at is not None]
+            times[no] = max([order.paid_at + cfg.auto_settle_days * DAY, *done])
+        return times
 
     def _settleable_at(self, order: Order, cfg: SimulatorConfig) -> float | None:
         """When the settlement cycle lets the order be settled; None if it waits for a payment or
@@ -376,11 +473,12 @@ class Platform:
         return {"data": {"order_id": order.order_id, "order_token": order.order_token}}
 
     def query_order(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        with self._txn():
+        with self._txn() as now:
             order = self._order_or_refuse(v.business_no(body, "out_order_no"))
+            known = self._cps_known(order, now)
             # §3.2: top-level fields; way is a NUMBER here (a string in the callback), 0 unless paid;
             # pay_time is "" unless SUCCESS.
-            return {
+            answer: dict[str, Any] = {
                 "out_order_no": order.out_order_no,
                 "order_id": order.order_id,
                 "payment_info": {
@@ -391,10 +489,19 @@ class Platform:
                     "channel_no": order.channel_no,
                     "channel_gateway_no": order.channel_gateway_no,
                     "seller_uid": order.seller_uid,
-                    "item_id": order.item_id,
+                    "item_id": order.item_id if known else "",
                     "cp_extra": order.cp_extra,
                 },
             }
+            # §3.2: cps_info only for CPS orders, top level (APIFOX; one source puts it under
+            # payment_info), share_amount a string of fen; absent until the attribution is known.
+            if known and order.commission:
+                answer["cps_info"] = {
+                    "share_amount": str(order.commission),
+                    "douyin_id": order.douyin_id,
+                    "nickname": order.nickname,
+                }
+            return answer
 
     def create_refund(self, body: Mapping[str, Any]) -> dict[str, Any]:
         with self._txn() as now:
@@ -487,21 +594,34 @@ class Platform:
             raise Refusal(v.ERR_PARAM, f"原支付单未支付成功,禁止分账 order {out_order_no} is {order.status}")
         self._check_may_settle(order, payees, now)
         mine = self._settlements_of(out_order_no)
-        # §3.5: follow-up settlements only after the previous one completed; ≤50 per order.
+        # §3.5: follow-up settlements only after the previous one completed; ≤50 settle requests
+        # per order (the platform's own automatic settlements are no request of the developer).
         if any(s.status == "PROCESSING" for s in mine):
             raise Refusal(v.ERR_PARAM, f"order {out_order_no}: a settlement is still processing, wait for it")
-        if len(mine) >= MAX_SETTLES_PER_ORDER:
+        if sum(s.settle_way == SETTLE_WAY_DEVELOPER for s in mine) >= MAX_SETTLES_PER_ORDER:
             raise Refusal(v.ERR_PARAM, f"order {out_order_no}: {MAX_SETTLES_PER_ORDER} settle requests used")
         unsettled = self._unsettled(order)
         if unsettled <= 0:
+            auto = [s for s in mine if s.settle_way == SETTLE_WAY_AUTO and s.status == "SUCCESS"]
+            if auto:
+                when = format_time(auto[-1].settled_at)
+                raise Refusal(
+                    v.ERR_PARAM,
+                    f"order {out_order_no} has nothing left to settle: 已自动结算 the platform settled it "
+                    f"automatically at {when}",
+                )
             raise Refusal(v.ERR_PARAM, f"order {out_order_no} has nothing left to settle")
-        payee_total = sum(p.amount for p in payees)
-        if payee_total > unsettled:
-            raise Refusal(v.ERR_PARAM, f"分账金额超过可分账金额 settle_params {payee_total} > {unsettled}")
-        # The settlement moves everything still in transit: listed payees get their amounts, the
-        # seller the rest minus the fee. The simulator does not check that the seller's share
-        # covers the fee (the platform's ratio caps are undocumented).
+        # The settlement moves everything still in transit: listed payees get their amounts, the fee
+        # and the CPS commission (taken whether the client could see it yet or not) are deducted,
+        # and the seller gets the rest, which must not be negative.
         rake = rake_of(unsettled)
+        commission = self._commission_due(order)
+        payee_total = sum(p.amount for p in payees)
+        if payee_total + rake + commission > unsettled:
+            raise Refusal(
+                v.ERR_PARAM,
+                f"分账金额超过可分账金额 settle_params {payee_total} + 手续费 {rake} + 佣金 {commission} > {unsettled}",
+            )
         processing = self._config.get().settle_processing_seconds
         settlement = Settlement(
             out_settle_no=out_settle_no,
@@ -514,8 +634,8 @@ class Platform:
             notify_url=notify_url,
             settle_amount=unsettled,
             rake=rake,
-            commission=0,  # no CPS (influencer) orders in the simulator
-            seller_amount=max(unsettled - rake - payee_total, 0),
+            commission=commission,
+            seller_amount=unsettled - rake - commission - payee_total,
             created_at=now,
             complete_at=None if processing is None else now + processing,
         )
@@ -567,7 +687,7 @@ class Platform:
 
     def _settle_detail(self, s: Settlement) -> str:
         # Format of the doc example (§6.4): "商户号6891537072713100000-分成金额(分)100", one per payee.
-        seller = self._config.get().seller_uid
+        seller = self.orders[s.out_order_no].seller_uid  # the one the order was paid to
         parts = [f"商户号{seller}-分成金额(分){s.seller_amount}"]
         parts += [f"商户号{p.merchant_uid}-分成金额(分){p.amount}" for p in s.payees]
         return ",".join(parts)
@@ -658,10 +778,12 @@ class Platform:
             raise Refusal(ERR_RETURN_NOT_FOUND, "分账回退单不存在 return record not found")
 
     def unsettle_amount(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        with self._txn():
+        with self._txn() as now:
             order = self._order_or_refuse(v.business_no(body, "out_order_no"))
             v.text(body, "out_item_order_no", required=False, max_chars=64)
             unsettled = self._unsettled(order)
+            # The commission still to be taken, counted only once it is known [I].
+            commission = self._commission_due(order) if self._cps_known(order, now) else 0
             refunds = [
                 {"out_refund_no": r.out_refund_no, "amount": r.refund_amount}
                 for r in self._refunds_of(order.out_order_no)
@@ -671,7 +793,7 @@ class Platform:
             return {
                 "data": {
                     "out_order_no": order.out_order_no,
-                    "unsettle_amount": unsettled,
+                    "unsettle_amount": max(unsettled - commission, 0),
                     "detail": {
                         "pay_info": {
                             "out_order_no": order.out_order_no,
@@ -680,7 +802,7 @@ class Platform:
                         "refund_info": refunds,
                         "payment_rake": rake_of(unsettled),
                         "life_rake": 0,
-                        "commission": 0,
+                        "commission": commission,
                     },
                 }
             }
@@ -691,8 +813,9 @@ class Platform:
             query_type = body.get("query_type", 1)
             if type(query_type) is not int:
                 raise v.param_error("query_type", "must be a JSON integer")
-            # §3.9 (SKIT only). The simulator never settles automatically, so the list shows the
-            # developer's own settlements, with settle_way 1 [I: value undocumented].
+            # §3.9 (SKIT only): the developer's settlements (settle_way 1, their settle_params) and
+            # the platform's automatic ones (settle_way 2, out_settle_no "", the seller's share as
+            # in settle_finish) [I: settle_way's values are undocumented].
             return {
                 "platform_order": {
                     "out_order_no": order.out_order_no,
@@ -701,10 +824,8 @@ class Platform:
                         {
                             "settle_no": s.settle_no,
                             "out_settle_no": s.out_settle_no,
-                            "settle_param_list": [
-                                {"merchant_uid": p.merchant_uid, "amount": p.amount} for p in s.payees
-                            ],
-                            "settle_way": 1,
+                            "settle_param_list": self._settle_list_payees(s),
+                            "settle_way": s.settle_way,
                             "settle_status": s.status,
                             "cps": s.commission,
                             "service_charge": s.rake,
@@ -716,16 +837,35 @@ class Platform:
                 }
             }
 
+    def _settle_list_payees(self, s: Settlement) -> list[dict[str, Any]]:
+        """Who a settlement paid, as query_platform_order and settle_finish list it: the developer's
+        settle_params, or for an automatic settlement the seller's share [I]."""
+        if s.settle_way == SETTLE_WAY_AUTO:
+            return [{"merchant_uid": self.orders[s.out_order_no].seller_uid, "amount": s.seller_amount}]
+        return [{"merchant_uid": p.merchant_uid, "amount": p.amount} for p in s.payees]
+
     # ------------------------------------------------------------------ control actions
 
-    def pay(self, out_order_no: str, way: int = 10) -> dict[str, Any]:
-        """tt.pay succeeded: the order is paid now and a payment callback follows (§6.4)."""
+    def pay(
+        self, out_order_no: str, way: int = 10, commission: int = 0, commission_delay: float | None = None
+    ) -> dict[str, Any]:
+        """tt.pay succeeded: the order is paid now and a payment callback follows (§6.4).
+
+        ``commission`` > 0 makes it a CPS (influencer) order: that commission (fen) and the order's
+        item_id become known ``commission_delay`` simulated seconds later (None: the switch
+        ``cps_commission_delay``)."""
         if type(way) is not int or way not in PAY_WAYS:
             raise ControlError(400, f"way must be one of {PAY_WAYS}")
+        if type(commission) is not int or commission < 0:
+            raise ControlError(400, "commission must be an integer number of fen >= 0 (0 = no CPS order)")
+        if commission_delay is not None and not is_seconds(commission_delay):
+            raise ControlError(400, "commission_delay must be a finite number of seconds >= 0")
         with self._txn() as now:
             order = self.orders.get(out_order_no)
             if order is None:
                 raise ControlError(404, f"no order {out_order_no}")
+            if commission >= order.total_amount:
+                raise ControlError(400, f"commission must be less than the order's total_amount {order.total_amount}")
             if order.status == "TIMEOUT":
                 raise ControlError(409, f"order {out_order_no} expired at {format_time(order.expire_at)}")
             if order.status != "PROCESSING":
@@ -740,13 +880,24 @@ class Platform:
             order.channel_gateway_no = "1" + seq
             order.payment_order_no = "DPS" + day[2:] + seq
             order.ec_pay_trade_no = "DTPP" + day[2:] + seq
-            order.seller_uid = self._config.get().seller_uid
-            self._notice("payment", self._payment_msg(order), order.notify_url, now)
+            cfg = self._config.get()
+            order.seller_uid = cfg.seller_uid
+            if commission:
+                delay = cfg.cps_commission_delay if commission_delay is None else commission_delay
+                order.commission = commission
+                order.commission_known_at = now + delay
+                order.item_id = self._next_id(now)  # the source video: 19 digits like the ids
+                order.douyin_id = f"sim_kol_{order.item_id[-8:]}"
+                order.nickname = f"模拟达人{order.item_id[-4:]}"
+            self._notice("payment", self._payment_msg(order, now), order.notify_url, now)
             return self._order_view(order)
 
-    def _payment_msg(self, o: Order) -> dict[str, Any]:
+    def _payment_msg(self, o: Order, now: float) -> dict[str, Any]:
         # §6.4 type=payment, in the order of the real payloads (§6.5 C2/C3): "appid" (not app_id),
-        # way as a STRING, paid_at unix seconds.
+        # way as a STRING, paid_at unix seconds. A CPS order's extra and item_id only once the
+        # attribution is known (§6.4: item_id may be missing on the first delivery).
+        known = self._cps_known(o, now)
+        extra = {"cps_info": "poi", "share_amount": str(o.commission)} if known and o.commission else None
         return {
             "appid": self._config.get().app_id,
             "cp_orderno": o.out_order_no,
@@ -759,8 +910,8 @@ class Platform:
             "total_amount": o.total_amount,
             "status": "SUCCESS",
             "seller_uid": o.seller_uid,
-            "extra": "",
-            "item_id": o.item_id,
+            "extra": "" if extra is None else json.dumps(extra, ensure_ascii=False, separators=(",", ":")),
+            "item_id": o.item_id if known else "",
             "paid_at": int(o.paid_at or 0),
             "message": "",
             "order_id": o.order_id,
@@ -829,33 +980,91 @@ class Platform:
         s.settled_at = when
         s.msg = "" if status == "SUCCESS" else "分账失败 settlement failed (simulated)"
         s.channel_settle_id = "" if status != "SUCCESS" else "CS" + s.settle_no
-        # §6.4 type=settle: "app_id" here, unlike payment/refund; both outcomes are notified.
-        msg = {
+        self._notice("settle", self._settle_msg(s), s.notify_url, when)
+
+    def _settle_msg(self, s: Settlement) -> dict[str, Any]:
+        # §6.4 type=settle: "app_id" here, unlike payment/refund; both outcomes are notified. An
+        # automatic settlement (auto_settle_notice "settle") has no cp_settle_no [I].
+        return {
             "app_id": self._config.get().app_id,
             "cp_settle_no": s.out_settle_no,
             "cp_extra": s.cp_extra,
-            "status": status,
+            "status": s.status,
             "rake": s.rake,
             "commission": s.commission,
             "settle_detail": self._settle_detail(s),
-            "settled_at": int(when),
+            "settled_at": int(s.settled_at or 0),
             "message": s.msg,
             "order_id": s.order_id,
             "channel_settle_id": s.channel_settle_id,
             "settle_amount": s.settle_amount,
             "settle_no": s.settle_no,
             "out_order_no": s.out_order_no,
-            "is_auto_settle": False,
+            "is_auto_settle": s.settle_way == SETTLE_WAY_AUTO,
         }
-        self._notice("settle", msg, s.notify_url, when)
+
+    def _auto_settle(self, order: Order, when: float, cfg: SimulatorConfig) -> None:
+        """The platform settles everything still in transit to the seller by itself (§3.5), and
+        announces it once (see the module docstring)."""
+        no = order.out_order_no
+        unsettled = self._unsettled(order)
+        rake = rake_of(unsettled)
+        commission = min(self._commission_due(order), unsettled - rake)
+        earlier = sum(s.settle_way == SETTLE_WAY_AUTO for s in self._settlements_of(no))
+        key = f"auto:{no}" if not earlier else f"auto:{no}:{earlier + 1}"
+        settle_no = self._next_id(when)
+        s = Settlement(
+            out_settle_no="",
+            settle_no=settle_no,
+            out_order_no=no,
+            order_id=order.order_id,
+            settle_desc="自动结算",
+            payees=(),
+            cp_extra="",
+            notify_url=order.notify_url,
+            settle_amount=unsettled,
+            rake=rake,
+            commission=commission,
+            seller_amount=unsettled - rake - commission,
+            created_at=when,
+            complete_at=None,
+            status="SUCCESS",
+            settled_at=when,
+            channel_settle_id="CS" + settle_no,
+            settle_way=SETTLE_WAY_AUTO,
+            settle_plat_no=self._next_id(when),
+        )
+        self.settlements[key] = s
+        if cfg.auto_settle_notice == "settle":
+            self._notice("settle", self._settle_msg(s), s.notify_url, when)
+            return
+        # §6.4 type=settle_finish, the types of the official example (module docstring).
+        item = {
+            "created_at": format_time(s.created_at),
+            "settle_plat_no": s.settle_plat_no,
+            "settle_no": s.settle_no,
+            "settle_info": self._settle_list_payees(s),
+            "settle_status": s.status,
+            "service_charge": s.rake,
+            "cps": s.commission,
+            "settled_at": format_time(s.settled_at),
+            "settle_way": str(s.settle_way),
+        }
+        msg = {"ma_app_id": cfg.app_id, "out_order_id": no, "auto_settle_list": [item]}
+        self._notice("settle_finish", msg, s.notify_url, when)
 
     # ------------------------------------------------------------------ views
 
-    def _order_view(self, o: Order) -> dict[str, Any]:
+    def _order_view(self, o: Order, auto_settle_times: Mapping[str, float] | None = None) -> dict[str, Any]:
+        cfg = self._config.get()
+        if auto_settle_times is None:
+            auto_settle_times = self._auto_settle_times(cfg)
         view = dataclasses.asdict(o)
         view["pay_time"] = format_time(o.paid_at)
         view["unsettled"] = self._unsettled(o)
-        view["settleable_at"] = self._settleable_at(o, self._config.get())
+        view["settleable_at"] = self._settleable_at(o, cfg)
+        # When the platform will settle it by itself, as things stand (None: it will not).
+        view["auto_settle_at"] = auto_settle_times.get(o.out_order_no)
         return view
 
     def _settlement_view(self, s: Settlement) -> dict[str, Any]:
@@ -865,8 +1074,9 @@ class Platform:
 
     def state(self) -> dict[str, Any]:
         with self._txn():
+            auto_settle_times = self._auto_settle_times(self._config.get())
             return {
-                "orders": {k: self._order_view(o) for k, o in self.orders.items()},
+                "orders": {k: self._order_view(o, auto_settle_times) for k, o in self.orders.items()},
                 "refunds": {k: dataclasses.asdict(r) for k, r in self.refunds.items()},
                 "settlements": {k: self._settlement_view(s) for k, s in self.settlements.items()},
                 "returns": {k: dataclasses.asdict(r) for k, r in self.returns.items()},

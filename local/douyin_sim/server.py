@@ -8,7 +8,7 @@ Any other method on one of these paths is 405, an unknown path 404 (Go's plain-t
 found", since the platform is a Go service).
 
 Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong state):
-  POST /_sim/orders/{out_order_no}/pay        {"way": 10}
+  POST /_sim/orders/{out_order_no}/pay        {"way": 10, "commission": 0, "commission_delay": 60}
   POST /_sim/orders/{out_order_no}/cancel
   POST /_sim/refunds/{out_refund_no}/complete {"status": "SUCCESS"|"FAIL"}
   POST /_sim/settlements/{out_settle_no}/complete {"status": ...}
@@ -262,7 +262,12 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         match parts:
             case ["orders", no, "pay"]:
-                return sim.pay(no, way=args.get("way", 10))
+                return sim.pay(
+                    no,
+                    way=args.get("way", 10),
+                    commission=args.get("commission", 0),
+                    commission_delay=args.get("commission_delay"),
+                )
             case ["orders", no, "cancel"]:
                 return sim.cancel(no)
             case ["refunds", no, "complete"]:

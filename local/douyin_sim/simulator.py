@@ -102,9 +102,14 @@ class DouyinSimulator:
 
     # ------------------------------------------------------------------ control (mirrors /_sim/)
 
-    def pay(self, out_order_no: str, way: int = 10) -> dict[str, Any]:
-        """Play tt.pay succeeding: the order becomes SUCCESS and a payment callback follows."""
-        return self.platform.pay(out_order_no, way)
+    def pay(
+        self, out_order_no: str, way: int = 10, commission: int = 0, commission_delay: float | None = None
+    ) -> dict[str, Any]:
+        """Play tt.pay succeeding: the order becomes SUCCESS and a payment callback follows.
+
+        ``commission`` (fen) > 0 makes it a CPS order whose commission and item_id become known
+        ``commission_delay`` simulated seconds later (None: the switch ``cps_commission_delay``)."""
+        return self.platform.pay(out_order_no, way, commission, commission_delay)
 
     def cancel(self, out_order_no: str) -> dict[str, Any]:
         """Play the user closing the cashier: nothing is notified; the order expires later."""

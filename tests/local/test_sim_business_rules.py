@@ -80,9 +80,10 @@ class TestBusinessRules:
         simulator, client = sim
         paid_order(simulator, client, "Y1", amount=1000)
         simulator.advance(365 * 86_400)
-        assert client.refund("RY1", 1, order="Y1")["err_no"] == 0  # the last second of the year
+        # The platform settled the order by itself at 150 days: a refund now needs all_settle=1.
+        assert client.refund("RY1", 1, order="Y1", all_settle=1)["err_no"] == 0  # the last second of the year
         simulator.advance(1)
-        late = client.refund("RY2", 1, order="Y1")
+        late = client.refund("RY2", 1, order="Y1", all_settle=1)
         assert late["err_no"] == 2010
         assert "超过退款期限" in late["err_tips"]
 
@@ -135,8 +136,9 @@ class TestBusinessRules:
             payees = json.dumps([{"merchant_uid": "m1", "amount": amount}])
             return client.settle(no, settle_params=payees)
 
-        assert settle("S1", 701)["err_no"] == 2010
-        assert settle("S2", 700)["err_no"] == 0
+        # 700 in transit, less the fee of 4 the seller's share must cover.
+        assert settle("S1", 697)["err_no"] == 2010
+        assert settle("S2", 696)["err_no"] == 0
         assert client.call("query_settle", out_settle_no="S2")["settle_info"]["settle_amount"] == 700
         # A second settlement while the first is processing is refused (§3.5).
         assert settle("S3", 1)["err_no"] == 2010
