@@ -16,6 +16,7 @@ import json
 
 import pytest
 
+from douyin_pay.bundle.api import ApiError
 from douyin_pay.bundle.query_budget import QueryBudget, api_share
 from douyin_pay.bundle.store import Store
 from tests.bundle.harness import APP_ID, notice_body, payment_msg, settle_msg
@@ -120,7 +121,7 @@ def test_the_budget_counts_per_second_across_the_stack(bundle):
     first, second = (QueryBudget(store, 2, clock=lambda: now[0], sleep=sleep) for _ in range(2))
     first.take()
     second.take()  # another function, the same second: the same counter
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(ApiError) as refused:
         first.take()  # waits into the next second once (the clock stands still here), then refuses
     assert (refused.value.status, refused.value.code, refused.value.retryable) == (503, "query_budget_exhausted", True)
     assert slept == [1.0]
@@ -222,15 +223,16 @@ def test_an_auto_settlement_notice_is_applied_to_the_order(bundle, announced_as)
 def test_the_watch_warns_before_the_day_then_finds_the_platforms_settlement(bundle):
     order = paid(bundle)
     assert order["due_at"] == order["paid_at"] + 130 * DAY
-    assert bundle.sweep() is not None
-    assert bundle.reconcile([]) is not None
+    bundle.sweep()
+    assert not [m for m in bundle.queued() if json.loads(m["Body"])["ref"] == "order-1"]  # not due yet
     bundle.advance(130 * DAY)
-    bundle.calls.reset()
+    bundle.sweep()  # the due index brings it back
+    assert [json.loads(m["Body"])["ref"] for m in bundle.queued()].count("order-1") == 1
     assert bundle.reconcile([_message("order-1")]) == {"batchItemFailures": []}
     order = bundle.item("ORDER#order-1", "ORDER")
     assert order["settle_due_at"] == order["paid_at"] + 150 * DAY
     assert order["due_at"] == order["settle_due_at"] + DAY
-    bundle.publish()
+    assert bundle.publish()
     bundle.advance(21 * DAY)  # the platform settles it by itself at day 150 (its notice is lost here)
     assert bundle.reconcile([_message("order-1")]) == {"batchItemFailures": []}
     order = bundle.item("ORDER#order-1", "ORDER")

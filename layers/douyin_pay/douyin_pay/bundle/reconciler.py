@@ -245,9 +245,11 @@ WATCH_GRACE = 7 * 86_400  # the platform's own settlement not seen a week after 
 
 
 def _watch_due(item: dict[str, Any], now: int) -> bool:
-    """A PAID order whose auto-settlement watch is due (an earlier reconcile message for it that
-    arrives late finds it not due, and does nothing)."""
-    return item.get("status") == OrderStatus.PAID and item.get("due_at") is not None and int(item["due_at"]) <= now
+    """A PAID order whose auto-settlement watch is due: the sweeper found it due and moved its
+    due_at SWEEP_SLACK ahead before sending it. An earlier reconcile message for it that arrives
+    late finds it due months from now, and does nothing."""
+    due_at = item.get("due_at")
+    return item.get("status") == OrderStatus.PAID and due_at is not None and int(due_at) <= now + SWEEP_SLACK
 
 
 def _past_local_expiry(item: dict[str, Any], now: int) -> bool:
