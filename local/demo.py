@@ -166,8 +166,10 @@ class Demo:
         )
         self.synced("demo-0001", 0)
 
-        self.http.post(f"{self.sim}/_sim/orders/demo-0001/pay", json={"way": 10}, timeout=10).raise_for_status()
-        t.say("the user pays in the app (tt.pay, Douyin Pay)")
+        # An influencer's (CPS) order: 600 fen commission, known to the platform an hour after payment.
+        cps = {"way": 10, "commission": CPS_COMMISSION, "commission_delay": 3600}
+        self.http.post(f"{self.sim}/_sim/orders/demo-0001/pay", json=cps, timeout=10).raise_for_status()
+        t.say(f"the user pays in the app (tt.pay, Douyin Pay), from an influencer video ({CPS_COMMISSION} fen theirs)")
         paid = self.wait_for("/payments/demo-0001", "PAID", "payment")
         self.expect(bool(self.deliveries("payment", "cp_orderno", "demo-0001")), "no payment callback was delivered")
         t.ok(f"payment callback verified and applied → PAID (way {paid['way']})")
@@ -259,13 +261,37 @@ class Demo:
 
         settle = {"out_settle_no": "demo-s-0001", "settle_desc": "订单结算"}
         self.settle_after_the_cycle("demo-0001", settle)
-        status, body = self.post("/payments/demo-0001/settlements", settle)
+        # 9800 fen are left in transit; the influencer's 600 and the 0.6 % fee (59) come off what a
+        # partner can be given: the bundle asks the platform before it sends anything.
+        greedy = {**settle, "settle_params": [{"merchant_uid": PARTNER, "amount": 9500}]}
+        status, body = self.post("/payments/demo-0001/settlements", greedy)
+        self.expect(
+            status == 409
+            and body.get("code") == "settle_exceeds_settleable"
+            and body.get("commission") == CPS_COMMISSION,
+            f"an over-large payee share answered {status} {body}",
+        )
+        t.ok(
+            f"POST …/settlements 9500 fen to a partner → 409 settle_exceeds_settleable: at most "
+            f"{body['settleable_amount']} fen (9800 unsettled − {CPS_COMMISSION} commission − fee), no number spent"
+        )
+        fair = {**settle, "settle_params": [{"merchant_uid": PARTNER, "amount": 2000}]}
+        status, body = self.post("/payments/demo-0001/settlements", fair)
         self.expect(status == 201, f"settle answered {status} {body}")
-        t.ok("POST …/settlements → 201 PROCESSING (the order center shows 已核销: the platform settles it)")
+        t.ok("POST …/settlements 2000 fen to a partner → 201 PROCESSING (the order center shows 已核销)")
         settled = self.wait_for("/settlements/demo-s-0001", "SUCCEEDED", "settlement")
-        t.ok(f"settle callback → SUCCEEDED ({settled['settle_amount']} fen settled, fee {settled['rake']} fen)")
+        self.expect(settled.get("commission") == CPS_COMMISSION, f"the settlement took no commission: {settled}")
+        order = self.get("/payments/demo-0001")
+        t.ok(
+            f"settle callback → SUCCEEDED ({settled['settle_amount']} fen settled: 2000 to the partner, "
+            f"{settled['commission']} to the influencer, fee {settled['rake']}, the rest to the seller); "
+            f"the order records commission {order.get('commission')} and settled_at"
+        )
         self.heard(("Refund Succeeded", "demo-r-0001"), ("Settlement Succeeded", "demo-s-0001"))
 
+
+CPS_COMMISSION = 600
+PARTNER = "696458350318359362"
 
 TRADE_ORDER = {
     "out_order_no": "demo-t-0001",
