@@ -16,7 +16,6 @@ import pytest
 from douyin_pay.ecpay.notices import SettleFinishNotice, SettleNotice
 from douyin_pay.ecpay.results import PlatformOrderResult
 from douyin_pay.ecpay.settlements import SettlePayeeAmount
-from douyin_pay.errors import MalformedCallbackError
 from tests.local.sim_helpers import APP_ID, DAY, SETTLE_CYCLE, START, msg_of, signature_by_hand
 from tests.local.sim_money_helpers import (
     FEE_10000,
@@ -435,11 +434,6 @@ class TestSettleNoticeVariant:
         assert state(client)["callbacks"]["pending"] == []
         assert [d.type for d in simulator.deliveries()] == ["payment", "settle"]
 
-    @pytest.mark.xfail(
-        raises=MalformedCallbackError,
-        strict=False,
-        reason="the SDK's SettleNotice requires cp_settle_no, which an automatic settlement lacks",
-    )
     def test_read_by_the_sdk(self, make_sim, receiver):
         _, client = make_sim(auto_settle_notice="settle")
         paid_and_announced(client, receiver)
@@ -450,3 +444,4 @@ class TestSettleNoticeVariant:
         assert isinstance(notice, SettleNotice)
         assert notice.is_auto_settle is True
         assert notice.out_settle_no == ""
+        assert notice.automatic
