@@ -183,6 +183,8 @@ class TestPaymentNotice:
         _, order = bundle.get("payments", "order-1")
         assert order["status"] == "PAID"
         assert [a["outcome"] for a in order["anomalies"]] == ["paid_after_expiry"]
+        stored = bundle.item("ORDER#order-1", "ORDER")
+        assert stored["due_at"] == stored["paid_at"] + 130 * 86_400  # watched until settled, like any paid order
         assert bundle.callback(body)[0] == 200  # a redelivery changes nothing
         assert len(bundle.get("payments", "order-1")[1]["anomalies"]) == 1
 

@@ -127,6 +127,26 @@ def test_a_fulfilment_is_announced_once(bundle, merchant):
     assert_valid(events)
 
 
+def test_the_settlement_deadline_and_the_platforms_own_settlement_are_announced_once(bundle, merchant):
+    bundle.create_payment(test_api.ORDER)
+    bundle.sim.pay("order-1")
+    msg = payment_msg("order-1", 12800)
+    msg["paid_at"] = int(bundle.clock())
+    bundle.callback(notice_body("payment", msg))
+    step = json.dumps({"kind": "order", "ref": "order-1", "protocol": "ecpay"})
+    bundle.advance(130 * 86_400)
+    assert bundle.reconcile([step]) == {"batchItemFailures": []}  # 20 days before day 150: warned
+    bundle.advance(21 * 86_400)  # the platform settles it at day 150
+    assert bundle.reconcile([step]) == {"batchItemFailures": []}
+    assert bundle.reconcile([step]) == {"batchItemFailures": []}  # no longer watched: nothing more
+    bundle.publish()
+    events = merchant.received()
+    assert kinds(events) == ["Payment Created", "Payment Paid", "Payment Settlement Due", "Payment Auto Settled"]
+    assert events[2]["detail"]["object"]["settle_due_at"] == msg["paid_at"] + 150 * 86_400
+    assert events[3]["detail"]["object"]["auto_settlement"]["amount"] > 0
+    assert_valid(events)
+
+
 def test_an_anomaly_is_announced_once(bundle, merchant):
     bundle.create_payment(test_api.ORDER)
     wrong = notice_body("payment", payment_msg("order-1", 1))  # the amount differs: never applied

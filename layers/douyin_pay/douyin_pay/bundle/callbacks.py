@@ -30,7 +30,7 @@ from .observations import new_facts
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
 from .refund_openings import OpeningOutcome, RefundOpenings
 from .states import Kind, OrderStatus, RefundStatus, is_terminal
-from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, object_key
+from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, due_shard, object_key
 from .transitions import (
     auto_settlement_change,
     change_for,
@@ -229,6 +229,9 @@ class Callbacks:
             append={"anomalies": [{**anomaly, "notice": notice.notice_id, "at": now}]},
             add={NOTICES: {notice.notice_id}},
         )
+        if obs.follow_up is not None:  # watched until settled, like any paid order of its protocol
+            paid_at = int(obs.facts.get("paid_at") or now)
+            change.set = {**change.set, "due_at": paid_at + obs.follow_up, "due_shard": due_shard(obs.kind, obs.ref)}
         cond = change.expr
         change.where(cond.eq("status", OrderStatus.EXPIRED), cond.lacks(NOTICES, notice.notice_id))
         change.where(*(cond.eq(k, v) for k, v in obs.expect.items()))
