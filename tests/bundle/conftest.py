@@ -80,6 +80,9 @@ def _bundle(sim, monkeypatch, *, trade_sim=None, trade_secret=None, order_sync="
         for key, value in environment(resources, sim.base_url, order_sync=order_sync, **trade_env).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("RECONCILE_MIN_INTERVAL_MS", "0")
+        # The API's query budget (query_budget.py) is tested on its own; elsewhere a test's many
+        # refreshes in one second must not wait for the next.
+        monkeypatch.setenv("PLATFORM_QUERY_QPS", "1000")
         runtime.reset()
         calls = AwsCalls()
         for service in ("dynamodb", "sqs"):
