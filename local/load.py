@@ -1,7 +1,10 @@
 """A bounded load test on the local stack: C concurrent API clients for S seconds (and at most N
 requests), each running the merchant's loop — create a payment, the user pays, read it, refund
 part of it — over HTTP through the local API gateway. Reports throughput, latency percentiles
-and errors (expected: none), then checks every order reached PAID.
+and errors (expected: none), then checks every order reached PAID. A refresh the stack's query
+budget turns away (``503 query_budget_exhausted``: the platform allows 30 queries a second per app,
+most of them reconciliation's) is counted as ``throttled``, not as an error: that is the budget
+working.
 
     python -m local.load [--seconds 10] [--clients 8] [--max-requests 5000] [--json out.json]
 
@@ -32,6 +35,7 @@ ORDER = {"total_amount": 12800, "subject": "拿铁咖啡", "body": "拿铁 大�
 class Results:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)
+    throttled: int = 0  # refreshes the query budget turned away
     orders: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,6 +48,13 @@ class Results:
     @property
     def requests(self) -> int:
         return sum(len(v) for v in self.latencies.values())
+
+
+def _code(response: requests.Response) -> str | None:
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -66,6 +77,10 @@ def _client(stack: LocalStack, index: int, deadline: float, budget: threading.Se
             results.record(op, time.perf_counter() - started, False, type(exc).__name__)
             return None
         ok = response.status_code == expect
+        if not ok and response.status_code == 503 and _code(response) == "query_budget_exhausted":
+            with results.lock:
+                results.throttled += 1
+            return None
         results.record(op, time.perf_counter() - started, ok, f"HTTP {response.status_code}")
         return response if ok else None
 
@@ -121,6 +136,7 @@ def run(seconds: float, clients: int, max_requests: int, stack: LocalStack | Non
         "orders": len(results.orders),
         "orders_not_paid": len(unpaid),
         "errors": dict(results.errors),
+        "throttled": results.throttled,
         "latency_ms": {
             op: {
                 "n": len(v),
@@ -139,6 +155,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"{report['clients']} clients for {report['seconds']} s: {report['requests']} requests, "
         f"{report['throughput_rps']} req/s, {report['orders']} orders, errors: {sum(report['errors'].values())}, "
+        f"throttled by the query budget: {report['throttled']}, "
         f"orders not PAID afterwards: {report['orders_not_paid']}"
     )
     print(f"{'operation':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
