@@ -10,7 +10,7 @@ adapt here. What it relies on:
   - ``queue.ReconcileMessage(states.Kind.ORDER, no).body()``: the reconcile queue's message body;
   - ``store.object_key(states.Kind.ORDER, no)`` and ``store.from_item``;
   - through ``fresh_callbacks``: ``Callbacks.ctx.store.client`` / ``.ctx.store.table``,
-    ``.ctx.queue.client`` and ``.apply(EcpayPlatform.construct(notice)).outcome``.
+    ``.ctx.queue.client`` and ``.apply(<the ecpay adapter>.construct(notice)).outcome``.
 
 ``tests.bundle.harness``: ``APP_ID``, ``CALLBACK_URL``, ``SALT``, ``TOKEN``, ``AwsCalls``,
 ``fresh_callbacks(bundle)``, ``notice_body``, ``payment_msg``, and ``Bundle``, which
@@ -167,9 +167,10 @@ class OursEnvironment:
     def handle(self, notice: Any) -> str:
         # Notices are verified once, up front, by the SDK (as the baseline gets them); the adapter
         # turns each into what the callback use case applies.
-        from douyin_pay.bundle.platforms.ecpay import EcpayPlatform
+        from douyin_pay.bundle.platforms.base import PaymentProtocol
 
-        return self.callbacks.apply(EcpayPlatform.construct(notice)).outcome
+        adapter = self.callbacks.ctx.platforms.get(PaymentProtocol.ECPAY)  # a paid order's watch is its setting
+        return self.callbacks.apply(adapter.construct(notice)).outcome
 
     def close(self) -> None:
         self.client.close()
