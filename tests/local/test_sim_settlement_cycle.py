@@ -19,6 +19,7 @@ import pytest
 
 from local.douyin_sim import SimulatorConfig
 from tests.local.sim_helpers import APP_ID, DAY, SALT, SETTLE_CYCLE, START, TOKEN, Client
+from tests.local.sim_money_helpers import advance, configure, control, state
 
 T0 = int(START * 1000)  # a 13-digit update_time
 NOT_FULFILLED = "原支付单未支付成功并核销,禁止分账 order A1 is not fulfilled"
@@ -29,24 +30,6 @@ def too_early(when: str, no: str = "A1") -> str:
 
 
 # ---------------------------------------------------------------------------- HTTP helpers
-
-
-def control(client: Client, method: str, path: str, body: Any = None) -> Any:
-    response = client.control(method, path, body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def advance(client: Client, seconds: float) -> float:
-    return control(client, "POST", "clock/advance", {"seconds": seconds})["now"]
-
-
-def configure(client: Client, **switches: Any) -> dict[str, Any]:
-    return control(client, "POST", "config", switches)
-
-
-def state(client: Client) -> dict[str, Any]:
-    return control(client, "GET", "state")
 
 
 def paid(client: Client, no: str = "A1", amount: int = 1000) -> dict[str, Any]:

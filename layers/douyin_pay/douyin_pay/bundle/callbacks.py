@@ -163,9 +163,7 @@ class Callbacks:
             finish_settlement(self.ctx.store, change, obs, out_order_no, now)
         except TransactionFailed as exc:
             if exc.conflict:
-                raise ApiError(
-                    503, "store_busy", "concurrent updates; the platform will retry", retryable=True
-                ) from exc
+                raise _store_busy() from exc
             return self._not_applied(notice, obs, exc.item(0), now)
         return NoticeResult(NoticeOutcome.APPLIED, obs.target)
 
@@ -189,9 +187,7 @@ class Callbacks:
             )
         except TransactionFailed as exc:
             if exc.conflict:
-                raise ApiError(
-                    503, "store_busy", "concurrent updates; the platform will retry", retryable=True
-                ) from exc
+                raise _store_busy() from exc
             return self._not_applied(notice, obs, exc.item(0), now)
         return NoticeResult(NoticeOutcome.APPLIED, obs.target)
 
@@ -256,3 +252,8 @@ class Callbacks:
                 return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, target)
             return NoticeResult(NoticeOutcome.DUPLICATE, target)
         return NoticeResult(outcome, target)
+
+
+def _store_busy() -> ApiError:
+    """A transaction cancelled by concurrent ones, past its retries: the platform redelivers."""
+    return ApiError(503, "store_busy", "concurrent updates; the platform will retry", retryable=True)
