@@ -14,31 +14,60 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import NO_ROUTE, failure, http_response, raw_body
+from douyin_pay.bundle.api import failure, http_response, raw_body
+from douyin_pay.bundle.callback_origin import origin_allowed
+from douyin_pay.bundle.log_throttle import LogThrottle
 from douyin_pay.errors import MalformedCallbackError, SignatureError
 
 MAX_CALLBACK_BYTES = 16 * 1024  # real notices are about 1 KB
+REJECTION_LOG_INTERVAL = 60.0  # seconds: one line per kind of rejection, the metric counts them all
 
 logger = Logger()
 metrics = Metrics()
+forged_lines = LogThrottle(REJECTION_LOG_INTERVAL)
+foreign_lines = LogThrottle(REJECTION_LOG_INTERVAL)
+malformed_lines = LogThrottle(REJECTION_LOG_INTERVAL)
+
+
+def refusal(status: int, tips: str, headers: dict | None = None) -> dict:
+    """Every answer but success in the platform's own envelope: it reads err_no, nothing else."""
+    return http_response(status, {"err_no": status, "err_tips": tips}, headers)
+
+
+def _bounded(text: str) -> str:
+    # A malformed body's field names are the sender's: logged cut short, never whole.
+    return text if len(text) <= 160 else text[:160] + "…"
 
 
 def receive_notice(event: dict) -> dict:
+    headers = event.get("headers") or {}
+    if not origin_allowed(headers, runtime.secret()):
+        # Sent to the function's own URL, not through the CDN the stack is configured behind.
+        metrics.add_metric(name="CallbackOriginRejected", unit=MetricUnit.Count, value=1)
+        if (held := foreign_lines.admit()) is not None:
+            logger.warning("callback rejected: not through the configured origin", extra={"held_back": held})
+        return refusal(403, "forbidden")
     body = raw_body(event, limit=MAX_CALLBACK_BYTES)
     try:
-        delivery = runtime.callbacks().receive(event.get("headers") or {}, body)
-    except SignatureError:
+        delivery = runtime.callbacks().receive(headers, body)
+    except SignatureError as exc:
         metrics.add_metric(name="CallbackSignatureRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("callback rejected: signature does not verify")
-        return http_response(401, {"err_no": 401, "err_tips": "signature does not verify"})
+        if (held := forged_lines.admit()) is not None:
+            logger.warning(
+                "callback rejected: signature does not verify", extra={"reason": str(exc), "held_back": held}
+            )
+        return refusal(401, "signature does not verify")
     except MalformedCallbackError as exc:
         metrics.add_metric(name="CallbackMalformed", unit=MetricUnit.Count, value=1)
-        logger.warning("callback rejected: malformed", extra={"field": exc.field})
-        return http_response(400, {"err_no": 400, "err_tips": "malformed callback"})
+        if (held := malformed_lines.admit()) is not None:
+            reason = {"reason": _bounded(str(exc)), "field": _bounded(exc.field or ""), "held_back": held}
+            logger.warning("callback rejected: malformed", extra=reason)
+        return refusal(400, "malformed callback")
     result, notice = delivery.result, delivery.notice
     metrics.add_metric(name=f"Notice_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     # The audit trail of every verified notice (nothing per notice is stored in the table): its id,
-    # what it did, and the signed message as received. No secret is in it.
+    # what it did, and the signed message as received. No secret is in it, and nothing unsigned
+    # (ecpay does not sign the notice's type).
     audit = {
         "notice_id": notice.notice_id,
         "ref": result.ref,
@@ -58,8 +87,9 @@ def receive_notice(event: dict) -> dict:
 def lambda_handler(event, context):
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     if method != "POST" or (event.get("rawPath") or "/") != "/":
-        return http_response(404, NO_ROUTE)
+        return refusal(404, "no such route")
     try:
         return receive_notice(event)
     except Exception as exc:  # noqa: BLE001 - every failure answers through failure(), as a resolver's handler would
-        return http_response(*failure(exc, logger, metrics))
+        status, body, headers = failure(exc, logger, metrics)
+        return refusal(status, body["message"], headers)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from douyin_pay.bundle import runtime
-from douyin_pay.bundle.api import http_response, serve
+from douyin_pay.bundle.api import http_response, refresh_flag, serve
 from douyin_pay.bundle.states import Kind
 
 logger = Logger()
@@ -18,8 +18,7 @@ metrics = Metrics()
 
 def reader(kind: Kind, param: str):
     def read(event, params):
-        query = event.get("queryStringParameters") or {}
-        refresh = (query.get("refresh") or "").lower() in ("true", "1")
+        refresh = refresh_flag(event.get("queryStringParameters"))
         queries = runtime.queries()
         metrics.add_metric(name="ObjectRefreshed" if refresh else "ObjectRead", unit=MetricUnit.Count, value=1)
         ref = params[param]

@@ -53,7 +53,7 @@ class _Counting:
         self.created[no] = body
         return status, body
 
-    def notice(self, no: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
+    def notice(self, no: str, *, timestamp: str | None = None, nonce: str = "4821") -> bytes:
         return payment_notice(no, self.created[no]["order_id"], timestamp=timestamp, nonce=nonce)
 
     def measure(self, name: str, warm: Callable[[], Any], run: Callable[[], Any], check: Callable) -> None:
@@ -85,8 +85,8 @@ def _payment_and_callbacks(c: _Counting) -> None:
     # The platform's redelivery: same msg, new timestamp and nonce.
     c.measure(
         "callback_duplicate",
-        lambda: b.callback(notice("w-pay", timestamp="1764075600", nonce="9001")),
-        lambda: b.callback(notice("m-pay", timestamp="1764075600", nonce="9001")),
+        lambda: b.callback(notice("w-pay", timestamp=str(int(time.time()) + 60), nonce="9001")),
+        lambda: b.callback(notice("m-pay", timestamp=str(int(time.time()) + 60), nonce="9001")),
         callback_ok,
     )
     for no in ("w-pay", "m-pay"):

@@ -234,8 +234,9 @@ def payment_msg(no: str, order_id: str, *, app_id: str | None = None) -> dict[st
     return harness_payment_msg(no, AMOUNT, app_id=app_id or APP_ID, order_id=order_id)
 
 
-def payment_notice(no: str, order_id: str, *, timestamp: str = "1764072000", nonce: str = "4821") -> bytes:
-    """A signed payment notice body, as the platform posts it to the callback (the test token)."""
+def payment_notice(no: str, order_id: str, *, timestamp: str | None = None, nonce: str = "4821") -> bytes:
+    """A signed payment notice body, as the platform posts it to the callback (the test token),
+    timestamped now unless ``timestamp`` says otherwise (the callback refuses a stale one)."""
     from tests.bundle.harness import notice_body
 
     return notice_body("payment", payment_msg(no, order_id), timestamp=timestamp, nonce=nonce)

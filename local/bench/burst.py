@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -112,9 +113,9 @@ class _Round:
         seed_orders(self.admin, self.orders_table, [self.raw_order(no) for no in numbers])
 
     def notices_for(self, no: str, copies: int) -> list[Any]:
-        # Redeliveries carry a new timestamp and nonce; the dedupe key is over type + msg.
+        # Redeliveries carry a new timestamp and nonce; the dedupe key is over the signed msg.
         bodies = [
-            payment_notice(no, self.order_ids[no], timestamp=str(1764072000 + 15 * d), nonce=str(1000 + d))
+            payment_notice(no, self.order_ids[no], timestamp=str(int(time.time()) + 15 * d), nonce=str(1000 + d))
             for d in range(copies)
         ]
         return [verify_notice(body) for body in bodies]  # verified once, up front

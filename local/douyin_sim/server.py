@@ -203,6 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"err_no": 1000, "err_tips": "系统错误 internal error, retry"})
         elif mode == "err_1001":
             self._send_json(200, {"err_no": 1001, "err_tips": "系统繁忙 busy, retry later"})
+        elif mode == "err_2010":
+            self._send_json(200, {"err_no": 2010, "err_tips": "参数错误 invalid parameter"})
         elif mode == "http_500":
             self._send_text(500, "Internal Server Error\n")
         elif mode == "http_503":

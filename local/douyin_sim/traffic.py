@@ -13,6 +13,8 @@ from .config import ECPAY_ENDPOINTS, ENDPOINTS, ORDER_SYNC_ENDPOINTS, ConfigHold
 # What each fault mode does to the next request(s) of an endpoint:
 #   err_1000        200 + {"err_no":1000}: internal error, result unknown; the request is NOT applied
 #   err_1001        200 + {"err_no":1001}: busy; not applied
+#   err_2010        200 + {"err_no":2010}: a definitive refusal (parameter error) for a reason the
+#                   simulator does not model; not applied
 #   err_-1          200 + the order-sync "-1 系统错误" (token: err_no -1, order_push: err_code -1);
 #                   not applied
 #   http_500/503    a bare HTTP error; not applied
@@ -22,7 +24,7 @@ from .config import ECPAY_ENDPOINTS, ENDPOINTS, ORDER_SYNC_ENDPOINTS, ConfigHold
 #                   client has given up, yet the platform did the work
 #   accept_then_500 apply the request, then answer 500: accepted, but the client saw an error
 FAULT_MODES = (
-    "err_1000", "err_1001", "err_-1", "http_500", "http_503", "garbage", "html", "timeout",
+    "err_1000", "err_1001", "err_2010", "err_-1", "http_500", "http_503", "garbage", "html", "timeout",
     "accept_then_500",
 )  # fmt: skip
 
@@ -33,6 +35,7 @@ FAULT_MODES = (
 MODE_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
     "err_1000": ECPAY_ENDPOINTS,
     "err_1001": ECPAY_ENDPOINTS,
+    "err_2010": ECPAY_ENDPOINTS,
     "err_-1": ORDER_SYNC_ENDPOINTS,
 }
 

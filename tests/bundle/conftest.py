@@ -125,6 +125,9 @@ def trade_sim(callback_url_front):
         speed=0,
         refund_processing_seconds=None,
         settle_processing_seconds=None,
+        # Not the platform's timeout under test: on a loaded machine the first delivery (the
+        # callback handler's cold start) can pass the default 5 s, and the reply would be lost.
+        delivery_timeout=30.0,
     )
     with TradeSimulator(config) as simulator:
         yield simulator
@@ -224,7 +227,7 @@ class PaidOrders:
 
     def current(self) -> str:
         """A paid order nothing has been settled on yet (the platform refuses a second settlement
-        while the first is processing: a 502 that is the platform's answer, not a fault)."""
+        while the first is processing: a 422 that is the platform's answer, not a fault)."""
         if self._current is None:
             self._current = self.make()
         return self._current

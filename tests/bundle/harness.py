@@ -269,8 +269,12 @@ class Bundle:
 
 
 def notice_body(
-    type_: str, msg: dict, *, token: str = TOKEN, timestamp: str = "1764072000", nonce: str = "4821"
+    type_: str, msg: dict, *, token: str = TOKEN, timestamp: str | None = None, nonce: str = "4821"
 ) -> bytes:
+    """An ecpay callback body, signed now by the bundle's clock unless ``timestamp`` says when."""
+    from douyin_pay.bundle import runtime
+
+    timestamp = str(int(runtime.now())) if timestamp is None else timestamp
     text = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
     return json.dumps(
         {

@@ -265,7 +265,7 @@ def test_refund_of_a_paid_order(bundle, table, paid_order, unpaid_order, body, w
 @given(bodies(SETTLE_FIELDS, SETTLE_REQUIRED), st.sampled_from(["paid", "paid", "paid", "unpaid", "unknown"]))
 def test_settlement(bundle, table, paid_orders, unpaid_order, body, which):
     # Once a settlement of an order went through, the next examples use another paid order: the
-    # platform refuses a second settlement while the first is processing (a 502 platform_rejected
+    # platform refuses a second settlement while the first is processing (a 422 platform_refused
     # that is the platform's answer, not a fault of the bundle).
     order_no = {"paid": paid_orders.current, "unpaid": lambda: unpaid_order, "unknown": lambda: "fz-unknown"}[which]()
     status, _ = call_and_check(
@@ -323,6 +323,9 @@ def test_get_routes(bundle, table, one_of_each, what, ref, query):
     if status == 200:
         assert ref == EXISTING[collection]
         assert answer[KEY_OF[collection]] == ref
+    elif status == 400 and answer["code"] == "invalid_query":  # a flag it does not understand: never ignored
+        assert query is not None
+        assert unquote(query.split("=", 1)[1]).lower() not in ("true", "1", "false", "0"), query
     elif status == 400:  # not a business number at all: refused before any table read
         assert answer["code"] == "invalid_business_no", answer
         assert not re.fullmatch(r"[0-9A-Za-z_*-]{1,64}", unquote(ref)), ref

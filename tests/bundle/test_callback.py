@@ -70,8 +70,12 @@ class TestPaymentNotice:
     def test_redelivery_with_new_timestamp_and_nonce_is_a_duplicate(self, bundle, caplog):
         bundle.create_payment(ORDER)
         caplog.clear()
-        bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="100", nonce="1"))
-        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp="200", nonce="2"))
+        bundle.callback(
+            notice_body("payment", payment_msg("order-1", 12800), timestamp=str(int(bundle.clock()) - 100), nonce="1")
+        )
+        status, _ = bundle.callback(
+            notice_body("payment", payment_msg("order-1", 12800), timestamp=str(int(bundle.clock()) - 30), nonce="2")
+        )
         assert status == 200
         assert [a["outcome"] for a in audits(caplog)] == ["applied", "duplicate"]
         assert len(notices_of(bundle, "ORDER#order-1", "ORDER")) == 1
@@ -83,7 +87,7 @@ class TestPaymentNotice:
         assert bundle.callback(notice_body("payment", msg))[0] == 200
         caplog.clear()
         bundle.calls.reset()
-        assert bundle.callback(notice_body("payment", msg, timestamp="7", nonce="7"))[0] == 200
+        assert bundle.callback(notice_body("payment", msg, timestamp=str(int(bundle.clock()) + 7), nonce="7"))[0] == 200
         assert [a["outcome"] for a in audits(caplog)] == ["duplicate"]
         assert len(notices_of(bundle, "ORDER#order-1", "ORDER")) == 1
 
@@ -213,6 +217,31 @@ class TestRejected:
         assert status == 413
         assert bundle.table_items() == []
 
+    @pytest.mark.parametrize("age", [49 * 3600, -20 * 60])
+    def test_a_timestamp_outside_the_window_is_401_and_writes_nothing(self, bundle, age):
+        bundle.create_payment(ORDER)
+        before = bundle.table_items()
+        bundle.calls.reset()
+        when = str(int(bundle.clock()) - age)
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp=when))
+        assert status == 401
+        assert bundle.calls.count() == {}
+        assert bundle.table_items() == before
+
+    def test_a_retry_a_day_after_the_first_attempt_is_still_taken(self, bundle):
+        # The platform may keep the first attempt's timestamp through ~24 h of retries (§6.3).
+        bundle.create_payment(ORDER)
+        when = str(int(bundle.clock()) - 24 * 3600 - 5 * 60)
+        assert bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp=when))[0] == 200
+        assert bundle.item("ORDER#order-1", "ORDER")["status"] == "PAID"
+
+    @pytest.mark.parametrize("timestamp", ["1764072", "17640720000"])
+    def test_a_timestamp_not_in_the_platform_form_is_400(self, bundle, timestamp):
+        bundle.calls.reset()
+        status, _ = bundle.callback(notice_body("payment", payment_msg("order-1", 12800), timestamp=timestamp))
+        assert status == 400
+        assert bundle.calls.count() == {}
+
     def test_no_token_configured_is_a_500_never_a_pass(self, bundle):
         bundle.create_payment(ORDER)
         bundle.put_secret(tokens=())
@@ -240,7 +269,9 @@ class TestRefundAndSettleNotices:
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"GetItem": 1, "TransactWriteItems": 1}  # the order is on the refund
         assert bundle.callback(body)[0] == 200
-        other = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"), timestamp="5", nonce="9")
+        other = notice_body(
+            "refund", refund_msg("refund-1", 3000, status="FAIL"), timestamp=str(int(bundle.clock()) + 5), nonce="9"
+        )
         assert bundle.callback(other)[0] == 200
         assert bundle.get("refunds", "refund-1")[1]["status"] == "FAILED"
         assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 12800
@@ -286,14 +317,27 @@ class TestRefundAndSettleNotices:
         assert settlement["status"] == "PROCESSING"
         assert settlement["anomalies"][0]["fields"] == ["out_order_no"]
 
-    def test_unknown_type_is_logged_and_acknowledged_without_a_write(self, bundle, caplog):
+    def test_an_undocumented_type_is_counted_and_acknowledged_without_a_write_or_its_text(self, bundle, caplog):
+        # type is not signed: a captured notice replayed under invented types must cost nothing,
+        # and the invented text must not reach the logs.
+        bundle.create_payment(ORDER)
+        bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
+        before = bundle.table_items()
         caplog.clear()
         bundle.calls.reset()
-        status, reply = bundle.callback(notice_body("withdraw", {"status": "SUCCESS", "order_id": "W1"}))
+        invented = "payment<script>x" + "y" * 16
+        status, reply = bundle.callback(notice_body(invented, payment_msg("order-1", 12800)))
         assert (status, reply) == (200, SUCCESS)
-        assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
+        assert [a["outcome"] for a in audits(caplog)] == ["unknown_type"]
         assert bundle.calls.count() == {}
-        assert bundle.table_items() == []
+        assert bundle.table_items() == before
+        assert invented not in caplog.text
+
+    def test_a_type_longer_than_the_platform_allows_is_a_400(self, bundle):
+        bundle.calls.reset()
+        status, _ = bundle.callback(notice_body("p" * 33, payment_msg("order-1", 12800)))
+        assert status == 400
+        assert bundle.calls.count() == {}
 
     def test_settle_finish_is_logged(self, bundle, caplog):
         caplog.clear()

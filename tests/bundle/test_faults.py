@@ -78,7 +78,7 @@ def test_throttled_callback_asks_the_platform_to_retry_and_applies_later(bundle)
     notice = notice_body("payment", payment_msg("order-1", 12800))
     status, reply = bundle.callback(notice)
     assert status == 503
-    assert reply["code"] == "store_unavailable"  # anything but err_no 0 makes the platform retry
+    assert reply == {"err_no": 503, "err_tips": "storage is busy; retry"}  # not 0: the platform retries
     assert throttle.answered == 1
     assert bundle.item("ORDER#order-1", "ORDER")["status"] == "CREATED"
     assert "notices" not in bundle.item("ORDER#order-1", "ORDER")  # nothing of the notice was kept

@@ -90,8 +90,8 @@ def test_an_early_settlement_is_held_to_the_commission_the_platform_already_know
     # refuses what the commission then takes. The README's go-live checklist says to settle late.
     paid(bundle, commission=500, delay=3600)
     status, body = settle(bundle, "s-1", 12723)
-    assert status == 502, body
-    assert body["code"] == "platform_rejected"
+    assert status == 422, body  # the platform's business refusal: the caller's to handle, not an outage
+    assert body["code"] == "platform_refused"
 
 
 def test_a_settlement_without_payees_asks_nothing(bundle):

@@ -170,7 +170,7 @@ def test_the_platform_refuses_to_settle_an_order_never_synced(synced_bundle):
     finally:
         os.environ["ORDER_SYNC"] = "on"
         runtime.reset()
-    assert (status, body["code"]) == (502, "platform_rejected")
+    assert (status, body["code"]) == (422, "platform_refused")
     assert "禁止分账" in body["err_tips"]
 
 
@@ -463,7 +463,7 @@ def test_an_order_from_before_order_sync_is_left_to_the_platform(synced_bundle):
     assert pushed(bundle, "sync-old") == []
     assert "order_sync" not in bundle.get("payments", "sync-old")[1]
     status, body = bundle.settle("sync-old", {"out_settle_no": "sync-old-s", "settle_desc": "结算"})
-    assert (status, body["code"]) == (502, "platform_rejected")  # the simulator's strict rule, not ours
+    assert (status, body["code"]) == (422, "platform_refused")  # the simulator's strict rule, not ours
     bundle.sim.configure(require_order_sync=False)
     assert bundle.settle("sync-old", {"out_settle_no": "sync-old-s2", "settle_desc": "结算"})[0] == 201
 

@@ -110,8 +110,8 @@ def test_trade_lifecycle_from_the_sample_events(trade_bundle, trade_sim):
     )
     status, reply = status_of(trade_bundle.invoke("callback", sample("callback_trade_pre_create_refund.json")))
     assert (status, reply["data"]["out_refund_no"]) == (200, "Uort71764071700000000000002")
-    # The merchant denies it; the platform is told (the simulator knows no such refund: 502).
+    # The merchant denies it; the platform is told (the simulator knows no such refund: a 422 refusal).
     status, answer = status_of(trade_bundle.invoke("create_refund", sample("audit_refund.json")))
-    assert (status, answer["code"]) == (502, "platform_rejected"), answer
+    assert (status, answer["code"]) == (422, "platform_refused"), answer
     refund = trade_bundle.item("REFUND#Uort71764071700000000000002", "REFUND")
     assert (refund["audit_status"], refund["status"], refund["refund_amount"]) == ("PENDING", "PROCESSING", 12800)

@@ -135,7 +135,7 @@ def test_a_finished_settlement_is_cleared_by_its_final_notice(bundle):
     assert bundle.callback(notice_body("settle", settle_msg("s-1", "order-1")))[0] == 200
     assert "settling" not in bundle.item("ORDER#order-1", "ORDER")
     status, body = settle(bundle, "s-2")  # sent: s-1 is over (the platform then finds nothing left)
-    assert (status, body["code"]) == (502, "platform_rejected")
+    assert (status, body["code"]) == (422, "platform_refused")
     assert "nothing left to settle" in body["err_tips"]
     assert bundle.item("ORDER#order-1", "ORDER")["settling"] == "s-2"
 
@@ -149,7 +149,7 @@ def test_a_marker_left_by_an_older_version_is_cleared_by_the_next_settlement(bun
     assert bundle.callback(notice_body("settle", settle_msg("s-1", "order-1")))[0] == 200
     bundle.tamper_order("order-1", settling="s-1", remove=("settled_at", "settled_by"))
     status, _ = settle(bundle, "s-2")
-    assert status == 502  # sent (the platform finds nothing left)
+    assert status == 422  # sent (the platform finds nothing left)
     order = bundle.item("ORDER#order-1", "ORDER")
     assert (order["settling"], order["settled_by"]) == ("s-2", "s-1")
 

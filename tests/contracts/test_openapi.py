@@ -186,7 +186,7 @@ def test_every_route_is_sigv4():
 def test_every_operation_documents_its_statuses():
     for route in template_routes():
         documented = set(operation(route)["responses"])
-        expected = {"200", "400", "403", "429", "500", "502", "503"}
+        expected = {"200", "400", "403", "422", "429", "500", "502", "503"}
         if route.startswith("POST"):
             expected |= {"409", "413"}
         if route.startswith("POST") and route != AUDIT_ROUTE:
@@ -194,7 +194,7 @@ def test_every_operation_documents_its_statuses():
         if route != "POST /payments":
             expected.add("404")
         if route == FULFIL_ROUTE:
-            expected.discard("502")  # recorded here only: the platform is not called
+            expected -= {"422", "502"}  # recorded here only: the platform is not called
         assert documented == expected, route
 
 
@@ -519,6 +519,9 @@ def test_create_payment_answers(bundle):
     response = raw_response(bundle, route, "/payments", {**body, "out_order_no": fresh("cp")})
     seen((response["statusCode"], json.loads(response["body"])), 503, "platform_unavailable")
     assert response["headers"]["Retry-After"] == "1"
+    bundle.sim.inject_fault("create_order", "err_2010")
+    refused = seen(bundle.create_payment({**body, "out_order_no": fresh("cp")}), 422, "platform_refused")
+    assert refused["err_no"] == 2010
     bundle.put_secret(salt="not-the-platform-salt")
     seen(bundle.create_payment({**body, "out_order_no": fresh("cp")}), 502, "platform_rejected")
     seen.all_documented()
@@ -558,7 +561,9 @@ def test_create_refund_answers(bundle):
     seen(post(bundle, route, order, {**body, "reason": 5}), 400, "invalid_text")
     seen(oversized(bundle, route, order), 413)
     bundle.sim.inject_fault("create_refund", "err_1001")
-    seen(post(bundle, route, order, {**body, "out_refund_no": fresh("rf")}), 503, "platform_unavailable")
+    seen(post(bundle, route, order, {**body, "out_refund_no": fresh("rf")}), 503, "platform_busy")
+    bundle.sim.inject_fault("create_refund", "err_2010")
+    seen(post(bundle, route, order, {**body, "out_refund_no": fresh("rf")}), 422, "platform_refused")
     bundle.put_secret(salt="not-the-platform-salt")
     seen(post(bundle, route, order, {**body, "out_refund_no": fresh("rf")}), 502, "platform_rejected")
     seen.all_documented()
@@ -578,7 +583,7 @@ def test_create_settlement_answers(bundle):
     # Once it is final the next one is sent, and the platform refuses it: nothing is left to settle.
     bundle.sim.complete_settlement(body["out_settle_no"])
     assert bundle.callback(notice_body("settle", settle_msg(body["out_settle_no"], order)))[0] == 200
-    second = seen(post(bundle, route, order, {**body, "out_settle_no": fresh("st")}), 502, "platform_rejected")
+    second = seen(post(bundle, route, order, {**body, "out_settle_no": fresh("st")}), 422, "platform_refused")
     assert second["err_no"] == 2010
     unpaid = fresh("st")
     assert bundle.create_payment({**example("POST /payments"), "out_order_no": unpaid})[0] == 201
@@ -591,6 +596,10 @@ def test_create_settlement_answers(bundle):
     seen(oversized(bundle, route, order), 413)
     bundle.sim.inject_fault("settle", "http_500")
     seen(post(bundle, route, pay(bundle, fresh("st")), {**body, "out_settle_no": fresh("st")}), 503)
+    unsettled = pay(bundle, fresh("st"))
+    bundle.put_secret(salt="not-the-platform-salt")
+    seen(post(bundle, route, unsettled, {**body, "out_settle_no": fresh("st")}), 502, "platform_rejected")
+    bundle.put_secret(salt=SALT)
     seen.all_documented()
 
 
@@ -615,6 +624,8 @@ def test_get_answers(bundle):
         response = raw_response(bundle, route, f"/{what}/{refs[what]}", query="refresh=true")
         seen((response["statusCode"], json.loads(response["body"])), 503, "platform_unavailable")
         assert response["headers"]["Retry-After"] == "1"
+        bundle.sim.inject_fault(endpoint, "err_2010")
+        seen(bundle.get(what, refs[what], refresh=True), 422, "platform_refused")
         bundle.put_secret(salt="not-the-platform-salt")
         seen(bundle.get(what, refs[what], refresh=True), 502, "platform_rejected")
         bundle.put_secret(salt=SALT)

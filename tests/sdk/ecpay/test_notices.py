@@ -20,6 +20,7 @@ from douyin_pay import (
     callback_sign,
     parse_callback,
 )
+from douyin_pay.ecpay.notices import TIMESTAMP_MAX_AGE, TIMESTAMP_MAX_LEAD
 from tests.sdk.ecpay.vector_files import load_vectors
 
 TOKEN = "test-callback-token"
@@ -187,10 +188,84 @@ class TestVerification:
         assert TOKEN not in text
 
     def test_redelivery_has_the_same_dedupe_key(self):
-        first = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="100", nonce="1")), TOKEN)
-        again = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="200", nonce="2")), TOKEN)
+        first = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="1722769986", nonce="1")), TOKEN)
+        again = parse_callback(body_of(envelope(PAYMENT_MSG, timestamp="1722770001", nonce="2")), TOKEN)
         other = parse_callback(body_of(envelope(PAYMENT_MSG.replace("order-1", "order-2"))), TOKEN)
         assert first.dedupe_key == again.dedupe_key != other.dedupe_key
+
+    def test_dedupe_key_is_over_the_signed_msg_only_not_the_unsigned_type(self):
+        # type is outside the signature: a replay under another type must not be another notice.
+        as_payment = parse_callback(body_of(envelope(PAYMENT_MSG)), TOKEN)
+        as_unknown = parse_callback(body_of(envelope(PAYMENT_MSG, type_="payment_v9")), TOKEN)
+        assert isinstance(as_unknown, GenericNotice)
+        assert as_payment.dedupe_key == as_unknown.dedupe_key
+
+
+class TestTimestampAndType:
+    """The signed string joins the sorted values with no separator: without a fixed form, digits
+    could move between timestamp and nonce and the signature would still verify."""
+
+    def test_digits_moved_from_timestamp_to_nonce_are_refused(self):
+        env = envelope(PAYMENT_MSG, timestamp="1722769986", nonce="5280")
+        moved = {**env, "timestamp": "172276998", "nonce": "65280"}
+        # The captured signature still holds over the moved digits: only the form can refuse them.
+        assert callback_sign(TOKEN, moved["timestamp"], moved["nonce"], PAYMENT_MSG) == env["msg_signature"]
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(moved), TOKEN)
+        assert info.value.field == "timestamp"
+
+    @pytest.mark.parametrize("timestamp", ["172276998", "17227699861", "0722769986", " 1722769986", "1722769986.0"])
+    def test_only_ten_digits_are_a_timestamp(self, timestamp):
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(envelope(PAYMENT_MSG, timestamp=timestamp)), TOKEN)
+        assert info.value.field == "timestamp"
+
+    def test_a_numeric_ten_digit_timestamp_is_the_platform_form(self):
+        raw = body_of(envelope(PAYMENT_MSG)).decode().replace('"timestamp": "1722769986"', '"timestamp": 1722769986')
+        assert parse_callback(raw, TOKEN).timestamp == "1722769986"
+
+    @pytest.mark.parametrize(
+        ("age", "accepted"),
+        [
+            (0, True),
+            (24 * 3600 + 4 * 60, True),  # the platform's last retry, if it keeps the first timestamp
+            (TIMESTAMP_MAX_AGE, True),
+            (TIMESTAMP_MAX_AGE + 1, False),
+            (-TIMESTAMP_MAX_LEAD, True),
+            (-TIMESTAMP_MAX_LEAD - 1, False),
+        ],
+    )
+    def test_window_around_now(self, age, accepted):
+        body = body_of(envelope(PAYMENT_MSG, timestamp="1722769986"))
+        now = 1722769986 + age
+        if accepted:
+            assert parse_callback(body, TOKEN, now=now).out_order_no == "order-1"
+        else:
+            with pytest.raises(SignatureError, match="window"):
+                parse_callback(body, TOKEN, now=now)
+
+    def test_a_stale_body_is_still_checked_for_its_signature_first(self):
+        env = envelope(PAYMENT_MSG, timestamp="1722769986")
+        env["msg_signature"] = "0" * 40
+        with pytest.raises(SignatureError, match="does not verify"):
+            parse_callback(body_of(env), TOKEN, now=1722769986 + 10 * 86400)
+
+    def test_type_longer_than_the_platform_allows_is_malformed(self):
+        assert parse_callback(body_of(envelope(PAYMENT_MSG, type_="t" * 32)), TOKEN).type == "t" * 32
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(envelope(PAYMENT_MSG, type_="t" * 33)), TOKEN)
+        assert info.value.field == "type"
+
+    def test_an_integer_past_pythons_digit_limit_is_malformed_not_a_crash(self):
+        msg = PAYMENT_MSG.replace('"total_amount":12800', '"total_amount":' + "9" * 5000)
+        with pytest.raises(MalformedCallbackError) as info:
+            parse_callback(body_of(envelope(msg)), TOKEN)
+        assert info.value.field == "msg"
+
+    @pytest.mark.parametrize("tokens", ["   ", ["\t"], [TOKEN + "\n"], [" " + TOKEN]])
+    def test_blank_or_padded_token_is_a_configuration_error(self, tokens):
+        with pytest.raises(ConfigurationError):
+            parse_callback(body_of(envelope(PAYMENT_MSG)), tokens)
 
 
 class TestMalformed:

@@ -1,7 +1,8 @@
 """The HTTP contract of the bundle's API: request bodies in, JSON answers and typed errors out.
 
-Every failure a caller can cause is a 4xx with a machine-readable ``code``; platform trouble is a
-502/503 with ``retryable``; an unexpected fault is a 500 ``internal_error`` that logs but never
+Every failure a caller can cause is a 4xx with a machine-readable ``code``, and so is a platform's
+definitive refusal of a request (422 with its ``err_no``); platform trouble is a 502/503 with
+``retryable``; an unexpected fault is a 500 ``internal_error`` that logs but never
 echoes the exception (it could carry request data).
 """
 
@@ -12,11 +13,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..errors import ConfigurationError, DouyinPayError, PlatformError, UnsignableValueError, ValidationError
 from .states import Kind
+
+if TYPE_CHECKING:
+    from .platforms.base import Fault
 
 MAX_BODY_BYTES = 64 * 1024  # API requests are small; anything larger is a mistake or abuse
 
@@ -50,28 +54,59 @@ def in_progress(message: str) -> ApiError:
     return ApiError(409, "request_in_progress", message, retryable=True)
 
 
-def platform_failure(exc: PlatformError) -> ApiError:
-    """A 503 to retry with the identical request, or a 502: refused, the number is spent."""
-    if exc.retryable:
+def platform_failure(exc: PlatformError, fault: Fault, *, earlier: bool = False) -> ApiError:
+    """How a platform error is answered. 5xx only when the platform failed or refused this service:
+    503 to retry the identical request (no answer, or busy), 502 when it refused our credentials or
+    app (an operator must act). A definitive business refusal of the request is the caller's to
+    handle, not an outage: 422 with the platform's ``err_no`` (the business number is spent).
+    ``earlier``: the refusal was recorded by a previous request with the same number."""
+    if fault.retryable and fault.rate_limited:
+        status, code, message = 503, "platform_busy", "the platform is busy (rate limited); retry the identical request"
+    elif fault.retryable:
         status, code, message = 503, "platform_unavailable", "the platform did not answer; retry the identical request"
+    elif fault.misconfigured:
+        status, code = 502, "platform_rejected"
+        message = "the platform refused this service's credentials or app; an operator must check the configuration"
     else:
-        status, code, message = 502, "platform_rejected", "the platform refused the request; use a new business number"
+        status, code, message = 422, "platform_refused", "the platform refused the request; use a new business number"
+    if earlier:
+        message = "the platform refused this request earlier; use a new number"
     return ApiError(status, code, message, retryable=exc.retryable, err_no=exc.err_no, err_tips=exc.err_tips or None)
+
+
+_FLAG_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
+def refresh_flag(query: Mapping[str, str] | None) -> bool:
+    """A read's ``?refresh=``: true / 1 or false / 0 (any case). Anything else, or another
+    parameter, is refused: a misspelt flag must not quietly answer the stored (maybe stale) state."""
+    query = query or {}
+    for key in query:
+        if key != "refresh":
+            raise ApiError(400, "invalid_query", "the only query parameter is refresh", parameter=key[:64])
+    if "refresh" not in query:
+        return False
+    value = _FLAG_VALUES.get(str(query["refresh"]).lower())
+    if value is None:
+        raise ApiError(400, "invalid_query", "refresh must be true or false (or 1 / 0)", parameter="refresh")
+    return value
 
 
 def request_fields(body: object, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
     """The fields of a create request body: only ``allowed`` ones, every ``required`` one present;
     JSON nulls are dropped (an absent optional field)."""
     if not isinstance(body, dict):
-        raise ValidationError("body", "must be a JSON object", code="invalid_body")
+        # Not reported as the field "body": an order has a field of that name.
+        raise ApiError(400, "invalid_body", "the request body must be a JSON object")
     for key in body:
         if key == "notify_url":
             raise ValidationError(key, "is always this bundle's callback URL and cannot be set", code="unknown_field")
         if key not in allowed:
             raise ValidationError(key, "is not a field of this request", code="unknown_field")
-    for key in required:
-        if body.get(key) is None:  # absent or JSON null
-            raise ValidationError(key, "is required", code="missing_field")
+    missing = [key for key in required if body.get(key) is None]  # absent or JSON null
+    if missing:
+        # Every one named, so that a caller fixes the request in one go.
+        raise ApiError(400, "missing_field", f"required: {', '.join(missing)}", field=missing[0], fields=missing)
     return {k: v for k, v in body.items() if v is not None}
 
 

@@ -79,7 +79,7 @@ class Audits:
         try:
             return view(Kind.REFUND, self.apply(item, approve=approve, deny_message=message))
         except PlatformError as exc:
-            raise platform_failure(exc) from exc
+            raise platform_failure(exc, self.ctx.platforms.of(item).fault(Kind.REFUND, exc)) from exc
 
     def deadline_passed(self, item: Mapping[str, Any]) -> bool:
         deadline = item.get("audit_deadline")

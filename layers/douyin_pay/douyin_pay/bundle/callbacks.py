@@ -55,6 +55,7 @@ class NoticeOutcome(StrEnum):
     AUTO_SETTLED = "auto_settled"  # the platform settled the order by itself: recorded on it
     UNKNOWN_OBJECT = "unknown_object"  # about nothing we created
     RECORDED = "recorded"  # verified and logged; nothing to move (withdraw, settle_finish, PROCESSING)
+    UNKNOWN_TYPE = "unknown_type"  # verified, of a type the protocol does not document: counted only
 
     @property
     def anomaly(self) -> bool:
@@ -104,6 +105,8 @@ class Callbacks:
         return Delivery(notice, self.apply(notice), platform.acknowledge(notice))
 
     def apply(self, notice: VerifiedNotice) -> NoticeResult:
+        if not notice.modelled:
+            return NoticeResult(NoticeOutcome.UNKNOWN_TYPE)
         target, obs = notice.target, notice.observation
         if target is None:
             return NoticeResult(NoticeOutcome.RECORDED)

@@ -25,7 +25,7 @@ class Queries:
         item = self.ctx.store.get(kind, ref)
         if item is None:
             raise not_found(kind, ref)
-        return view(kind, item)
+        return view(kind, item, now=self.ctx.now())
 
     def refresh(self, kind: Kind, ref: str) -> dict[str, Any]:
         """Ask the platform now and apply its answer through the state machine."""
@@ -35,10 +35,12 @@ class Queries:
             raise not_found(kind, ref)
         late_facts = kind is Kind.ORDER and item["status"] == OrderStatus.PAID
         if (is_terminal(item["status"]) and not late_facts) or item["status"] == SUBMITTING:
-            return view(kind, item)
+            return view(kind, item, now=self.ctx.now())
         self.ctx.take_query()
+        platform = self.ctx.platforms.of(item)
         try:
-            obs = self.ctx.platforms.of(item).observe(kind, ref)
+            obs = platform.observe(kind, ref)
         except PlatformError as exc:
-            raise platform_failure(exc) from exc
-        return view(kind, apply_observation(self.ctx.store, obs, item, self.ctx.now()) or item)
+            raise platform_failure(exc, platform.fault(kind, exc)) from exc
+        now = self.ctx.now()
+        return view(kind, apply_observation(self.ctx.store, obs, item, now) or item, now=now)

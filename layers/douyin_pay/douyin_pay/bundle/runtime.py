@@ -111,7 +111,7 @@ def platforms(query_attempts: int) -> Platforms:
         s = settings()
         factories = {
             PaymentProtocol.ECPAY: lambda: EcpayPlatform(
-                s, secret=secret, query_attempts=query_attempts, tokens=access_tokens
+                s, secret=secret, query_attempts=query_attempts, tokens=access_tokens, clock=lambda: now()
             ),
             PaymentProtocol.TRADE: lambda: TradePlatform(
                 s, secret=secret, query_attempts=query_attempts, tokens=client_tokens, clock=lambda: now()

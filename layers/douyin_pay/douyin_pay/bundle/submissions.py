@@ -34,6 +34,7 @@ from .api import (
 )
 from .context import Context
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Settleable, Submission, protocol_of
+from .refund_rules import DAY, refund_clauses, refund_refusal
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
 from .settings import SettleAfter
 from .states import ACCEPTED, SUBMITTING, Kind, OrderStatus, SettlementStatus, is_terminal
@@ -187,7 +188,7 @@ class Submissions:
         try:
             return platform.settleable(out_order_no)
         except PlatformError as exc:
-            raise platform_failure(exc) from exc
+            raise platform_failure(exc, platform.fault(Kind.ORDER, exc)) from exc
 
     def _claim(
         self,
@@ -361,13 +362,8 @@ class Submissions:
             return self._send(platform, kind, ref, platform.request_of(kind, item), now, claimed=item)
         if item.get("error"):
             error = item["error"]
-            raise ApiError(
-                502,
-                "platform_rejected",
-                "the platform refused this request earlier; use a new number",
-                err_no=error.get("err_no"),
-                err_tips=error.get("err_tips"),
-            )
+            refused = PlatformError(error.get("err_no"), error.get("err_tips") or "", retryable=False)
+            raise platform_failure(refused, platform.fault(kind, refused), earlier=True)
         pay_params = platform.pay_params(item) if kind is Kind.ORDER else None
         if kind is Kind.ORDER and item.get("status") == OrderStatus.CREATED and pay_params is None:
             # Recovered by reconciliation without what the front end needs to pay; the platform
@@ -413,7 +409,7 @@ class Submissions:
                 self._release_lease(key, now)
             else:
                 self._record_refusal(kind, ref, claimed, exc, now)
-            raise platform_failure(exc) from exc
+            raise platform_failure(exc, platform.fault(kind, exc)) from exc
         due = {}
         if delay is None:
             delay = SCHEDULES[kind].delay(0)
@@ -456,43 +452,7 @@ class Submissions:
             pass  # reconciliation settled it meanwhile
 
 
-DAY = 86_400
 MAX_SETTLE_REQUESTS = 50  # per order (ecpay-spec §3.5)
-REFUND_WINDOW = 365 * DAY  # no refund of an order paid more than a year ago
-# Refunds per order by payment channel (way: 1 WeChat, 2 Alipay), the channels' own limits; the way
-# is stored as a number (ecpay) or as text (trade system), so both forms are matched.
-REFUND_LIMITS = {1: 50, 2: 300}
-
-
-def refund_clauses(cond: Expr, now: int) -> list[str]:
-    """The platform's refund limits on the order (checked with the reservation, nothing spent)."""
-    paid_at, requests, way = cond.name("paid_at"), cond.name("refund_requests"), cond.name("way")
-    out = [f"attribute_not_exists({paid_at}) OR {paid_at} > {cond.value(now - REFUND_WINDOW)}"]
-    for channel, limit in REFUND_LIMITS.items():
-        ways = f"{cond.value(channel)}, {cond.value(str(channel))}"
-        out.append(
-            f"attribute_not_exists({requests}) OR attribute_not_exists({way}) OR NOT ({way} IN ({ways})) "
-            f"OR {requests} < {cond.value(limit)}"
-        )
-    return out
-
-
-def refund_refusal(out_order_no: str, order: Mapping[str, Any], now: int) -> ApiError | None:
-    """Why a PAID order failed :func:`refund_clauses` (None: it did not)."""
-    paid_at = order.get("paid_at")
-    if paid_at is not None and int(paid_at) <= now - REFUND_WINDOW:
-        return ApiError(
-            409, "refund_window_closed", f"order {out_order_no!r} was paid more than a year ago: it cannot be refunded"
-        )
-    way = order.get("way")
-    limit = REFUND_LIMITS.get(int(way)) if str(way).isdigit() else None
-    if limit is not None and int(order.get("refund_requests", 0)) >= limit:
-        return ApiError(
-            409,
-            "refund_limit_reached",
-            f"order {out_order_no!r} has had {limit} refunds, the most its payment channel allows",
-        )
-    return None
 
 
 @dataclass(frozen=True)

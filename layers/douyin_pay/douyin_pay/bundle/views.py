@@ -9,6 +9,7 @@ from typing import Any
 
 from .platforms import stored_pay_params
 from .platforms.base import protocol_of
+from .refund_rules import refundable_now
 from .states import Kind, OrderStatus
 
 _VIEW_FIELDS = {
@@ -78,14 +79,19 @@ _VIEW_FIELDS = {
 _UNSET: Any = object()
 
 
-def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET) -> dict[str, Any]:
+def view(kind: Kind, item: Mapping[str, Any], *, pay_params: Any = _UNSET, now: int | None = None) -> dict[str, Any]:
     """The API's view of an object. ``pay_params``: an order's, when the caller has them (a create
-    answer); otherwise what the item alone shows."""
+    answer); otherwise what the item alone shows. ``now``: the time of the read, for what an order
+    can still refund (without it, the year after payment is not checked)."""
     out = {k: item[k] for k in _VIEW_FIELDS[kind] if item.get(k) is not None}
     out["protocol"] = protocol_of(item.get("protocol")).value
     if kind is Kind.SETTLEMENT and isinstance(out.get("settle_params"), str):
         out["settle_params"] = json.loads(out["settle_params"])
     if kind is Kind.ORDER:
+        if "refundable_amount" in out:
+            # The stored amount is the reservation counter; what a caller needs is what a refund
+            # can take now (0 before payment, after expiry, past the refund window or count).
+            out["refundable_amount"] = refundable_now(item, now)
         if item.get("status") == OrderStatus.PAID:
             out["refunded_or_pending_amount"] = int(item["total_amount"]) - int(item.get("refundable_amount", 0))
         params = stored_pay_params(item) if pay_params is _UNSET else pay_params

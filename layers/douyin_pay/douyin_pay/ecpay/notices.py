@@ -3,7 +3,10 @@
 :func:`parse_callback` takes the raw request body, verifies ``msg_signature`` over the raw
 ``timestamp``, ``nonce`` and ``msg`` strings (never over re-encoded JSON), and only then parses
 ``msg`` into a typed notice. Replays of a validly signed notice are not rejected here: the platform
-retries for about a day, and the state machine makes a repeated notice harmless.
+retries for about a day, and the state machine makes a repeated notice harmless. What is refused is a
+``timestamp`` not in the platform's form (10 digits: the signed string has no separators, so digits
+could otherwise move between ``timestamp`` and ``nonce`` and still verify) and, given ``now``, one
+outside :data:`TIMESTAMP_MAX_AGE` / :data:`TIMESTAMP_MAX_LEAD`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
@@ -24,6 +28,16 @@ from .settlements import PlatformSettlement, read_settlement
 from .signing import callback_sign
 
 _REQUIRED_ENVELOPE = ("msg", "msg_signature", "nonce", "timestamp", "type")
+MAX_TYPE_LENGTH = 32  # ecpay-spec §6.1: type is a string of at most 32 characters
+_TIMESTAMP = re.compile(r"[1-9][0-9]{9}")  # unix seconds as the platform sends them, e.g. "1722769986"
+
+# The accepted distance of a verified callback's timestamp from ``now``. The platform retries for
+# about 24 h 4 min (15 s ... 6 h, ecpay-spec §6.3), and the documents do not say whether a retry is
+# re-signed with a fresh timestamp: tolerant on purpose, twice that span, so that a platform
+# backlog never turns a genuine retry into a refusal repeated until the retries run out. Ahead of
+# ``now`` only clock skew is allowed.
+TIMESTAMP_MAX_AGE = 48 * 3600
+TIMESTAMP_MAX_LEAD = 15 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,8 +52,9 @@ class Notice:
 
     @property
     def dedupe_key(self) -> str:
-        """Identifies the notice across redeliveries, whatever timestamp and nonce they carry."""
-        return hashlib.sha256(f"{self.type}\n{self.msg}".encode()).hexdigest()
+        """Identifies the notice across redeliveries, whatever timestamp and nonce they carry: over
+        the signed ``msg`` alone, since ``type`` is not signed and a replay could change it."""
+        return hashlib.sha256(self.msg.encode()).hexdigest()
 
 
 # Each notice declares its wire shape on its fields (:func:`~douyin_pay._fields.wire`): the msg key,
@@ -170,7 +185,7 @@ def _load_envelope(body: bytes | str) -> dict[str, Any]:
             parse_constant=_reject_float,
             object_pairs_hook=_no_duplicate_keys,
         )
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise MalformedCallbackError("callback body is not JSON") from exc
     if not isinstance(envelope, dict):
         raise MalformedCallbackError("callback body is not a JSON object")
@@ -183,15 +198,30 @@ def _load_envelope(body: bytes | str) -> dict[str, Any]:
             value.encode("utf-8")  # the signature is over UTF-8; a lone surrogate has none
         except UnicodeEncodeError as exc:
             raise MalformedCallbackError(f"callback field {key!r} is not valid Unicode", field=key) from exc
+    if not _TIMESTAMP.fullmatch(envelope["timestamp"]):
+        raise MalformedCallbackError("callback field 'timestamp' must be 10 digits of unix seconds", field="timestamp")
+    if not 0 < len(envelope["type"]) <= MAX_TYPE_LENGTH:
+        raise MalformedCallbackError(f"callback field 'type' must be 1-{MAX_TYPE_LENGTH} characters", field="type")
     return envelope
 
 
 def _token_list(tokens: str | Sequence[str]) -> tuple[str, ...]:
     candidates = (tokens,) if isinstance(tokens, str) else tuple(tokens)
-    if not candidates or not all(isinstance(t, str) and t for t in candidates):
-        # A missing token must never turn verification into a pass (peers.md: flxxyz).
+    if not candidates or not all(isinstance(t, str) and t.strip() for t in candidates):
+        # A missing token must never turn verification into a pass (a known bug of another SDK).
         raise ConfigurationError("no callback token configured")
+    if any(t != t.strip() for t in candidates):
+        # Pasted with a line break: it would never verify, and every notice would look forged.
+        raise ConfigurationError("a callback token has white space around it")
     return candidates
+
+
+def _check_freshness(timestamp: str, now: float | None) -> None:
+    if now is None:
+        return
+    age = now - int(timestamp)
+    if age > TIMESTAMP_MAX_AGE or -age > TIMESTAMP_MAX_LEAD:
+        raise SignatureError("callback timestamp is outside the accepted window")
 
 
 def verify_callback(envelope: Mapping[str, str], tokens: str | Sequence[str]) -> None:
@@ -243,11 +273,14 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], AnyNotice]] =
 AnyNotice = PaymentNotice | RefundNotice | SettleNotice | SettleFinishNotice | GenericNotice
 
 
-def parse_callback(body: bytes | str, tokens: str | Sequence[str]) -> AnyNotice:
+def parse_callback(body: bytes | str, tokens: str | Sequence[str], *, now: float | None = None) -> AnyNotice:
     """Verify a callback body and return its typed notice.
 
     ``body`` is the raw request body; ``tokens`` is the callback token, or several during a
-    rotation (the platform signs with the token in force when the order was paid).
+    rotation (the platform signs with the token in force when the order was paid, so an old token
+    stays needed as long as orders paid under it can still be refunded or settled). With ``now``
+    (unix seconds), a timestamp more than 48 h old or 15 min ahead is refused as a
+    :class:`SignatureError`.
 
     Raises :class:`MalformedCallbackError` for a body that is not a callback,
     :class:`SignatureError` when no token verifies it and :class:`ConfigurationError` when no token
@@ -256,6 +289,7 @@ def parse_callback(body: bytes | str, tokens: str | Sequence[str]) -> AnyNotice:
     _token_list(tokens)  # configuration errors first: they are ours, not the sender's
     envelope = _load_envelope(body)
     verify_callback(envelope, tokens)
+    _check_freshness(envelope["timestamp"], now)
     base: dict[str, Any] = {
         "type": envelope["type"],
         "msg": envelope["msg"],
@@ -265,7 +299,7 @@ def parse_callback(body: bytes | str, tokens: str | Sequence[str]) -> AnyNotice:
     builder = _BUILDERS.get(envelope["type"])
     try:
         data = json.loads(envelope["msg"])
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer past Python's digit limit
         if builder is None:
             return GenericNotice(**base, data={})
         raise MalformedCallbackError("callback msg is not JSON", field="msg") from exc

@@ -173,6 +173,9 @@ class Fault:
     retryable: bool  # the outcome is unknown or transient: repeat the identical request later
     rate_limited: bool = False  # wait longer before asking again
     unknown_object: bool = False  # the platform has no such object (it never received the request)
+    # The platform refused this service itself (signature, app id, provider), not the request: no
+    # request can pass until an operator fixes the configuration.
+    misconfigured: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,9 @@ class VerifiedNotice:
     observation: Observation | None  # the state it reports (None: nothing to apply)
     opening: RefundOpening | None = None  # a refund to record before answering
     auto_settlement: AutoSettlement | None = None  # the platform settled the order by itself
+    # False: a notice type the protocol does not document. Its type is not signed, so it is neither
+    # written nor logged verbatim: counted and acknowledged (a replay under invented types costs nothing).
+    modelled: bool = True
 
 
 @dataclass(frozen=True)

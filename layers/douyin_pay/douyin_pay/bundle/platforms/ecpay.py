@@ -10,12 +10,21 @@ state machines.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...ecpay.notices import AnyNotice, PaymentNotice, RefundNotice, SettleFinishNotice, SettleNotice, parse_callback
+from ...ecpay.notices import (
+    AnyNotice,
+    GenericNotice,
+    PaymentNotice,
+    RefundNotice,
+    SettleFinishNotice,
+    SettleNotice,
+    parse_callback,
+)
 from ...ecpay.signing import wire_value
 from ...errors import ConfigurationError, PlatformError, SignatureError, ValidationError
 from ..api import request_fields
@@ -80,6 +89,8 @@ KEPT_FIELDS = {
 
 NOT_FOUND = {Kind.ORDER: {2000}, Kind.REFUND: {3101}, Kind.SETTLEMENT: {2000}}  # ecpay-spec §3.2, §3.4; [I] settle
 RATE_LIMITED = 1001  # ecpay-spec §4
+# Signature, app id, provider id, provider not authorised (ecpay-spec §4): refusals of this service.
+MISCONFIGURED = frozenset({2008, 2020, 2042, 2047, 2048})
 
 _ORDER_STATUS = {
     "SUCCESS": OrderStatus.PAID,
@@ -125,12 +136,16 @@ class EcpaySecrets:
             raise ConfigurationError('the payment secret must be JSON {"salt": "...", "tokens": ["..."]}')
         salt = raw.get("salt")
         tokens = raw.get("tokens")
-        if isinstance(tokens, str):
-            tokens = [tokens]
-        if not isinstance(salt, str) or not salt:
+        if not isinstance(salt, str) or not salt.strip():
             raise ConfigurationError("the payment secret has no salt")
-        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+        if isinstance(tokens, str):
+            # One documented shape, so that a rotation is "add the new token to the list".
+            raise ConfigurationError('the payment secret\'s "tokens" must be a JSON list of strings, e.g. ["..."]')
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t.strip() for t in tokens):
             raise ConfigurationError("the payment secret has no callback token")
+        if salt != salt.strip() or any(t != t.strip() for t in tokens):
+            # Pasted with a line break: every signature would fail, and every notice look forged.
+            raise ConfigurationError("a value in the payment secret has white space around it")
         return cls(salt=salt, tokens=tuple(tokens))
 
 
@@ -155,8 +170,10 @@ class EcpayPlatform:
         secret: Callable[[], Mapping[str, Any]],
         query_attempts: int,
         tokens: Callable[[Callable[[], Any]], Any] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._clock = clock  # the callback's timestamp window is around the bundle's time
         self._secret = secret  # read on every use: Powertools caches it, and a rotation is picked up
         self._query_attempts = query_attempts
         self._tokens = tokens  # the stack's shared access_token source, around a fetch (order sync)
@@ -332,6 +349,7 @@ class EcpayPlatform:
             retryable=error.retryable,
             rate_limited=error.err_no == RATE_LIMITED,
             unknown_object=error.err_no in NOT_FOUND[kind],
+            misconfigured=error.err_no in MISCONFIGURED,
         )
 
     # -- callbacks ----------------------------------------------------------------------------
@@ -349,7 +367,7 @@ class EcpayPlatform:
             # A stack without ecpay keys (trade only) can verify no ecpay notice: whatever arrives
             # unsigned by the trade system is refused like a bad signature, not a misconfiguration.
             raise SignatureError("this stack has no ecpay callback token")
-        return self.construct(parse_callback(body, EcpaySecrets.from_mapping(raw).tokens))
+        return self.construct(parse_callback(body, EcpaySecrets.from_mapping(raw).tokens, now=self._clock()))
 
     def construct(self, notice: AnyNotice) -> VerifiedNotice:
         """The bundle's view of a notice the SDK has verified."""
@@ -377,7 +395,9 @@ class EcpayPlatform:
             target = Target(Kind.SETTLEMENT, notice.out_settle_no)
             expect = {"out_order_no": notice.out_order_no} if notice.out_order_no else {}
             obs = _observation(Kind.SETTLEMENT, notice.out_settle_no, notice.status, (notice,), expect, notice.message)
-        else:  # withdraw, ...: verified and kept, nothing of ours to move
+        elif isinstance(notice, GenericNotice):  # a type the platform does not document: counted only
+            return VerifiedNotice(**common, app_id=None, target=None, observation=None, modelled=False)
+        else:  # withdraw, ...: verified and logged, nothing of ours to move
             return VerifiedNotice(**common, app_id=None, target=None, observation=None)
         return VerifiedNotice(**common, app_id=notice.app_id, target=target, observation=obs)
 

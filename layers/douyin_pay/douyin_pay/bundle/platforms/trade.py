@@ -99,6 +99,9 @@ NOT_A_CPS_ORDER = 20004  # query_cps (trade-spec §4.4 [S])
 # 10020: the client_token endpoint's limit (§2.3). The trade APIs' own limit code is unpublished
 # (§10.11); 28003018 is the open platform's "请求频率过高", what the local simulator answers. [?]
 RATE_LIMITED = frozenset({10020, 28003018})
+# 11001: access not authorised — the order is another app's, or the capability is not opened for
+# this app (trade-spec §4.2 [S]): a refusal of this service, not of the request.
+MISCONFIGURED = frozenset({11001})
 
 _ORDER_STATUS = {
     "SUCCESS": OrderStatus.PAID,
@@ -440,7 +443,12 @@ class TradePlatform:
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault:
         unknown = isinstance(error, _Unknown) or (kind is Kind.ORDER and error.err_no in ORDER_NOT_FOUND)
-        return Fault(retryable=error.retryable, rate_limited=error.err_no in RATE_LIMITED, unknown_object=unknown)
+        return Fault(
+            retryable=error.retryable,
+            rate_limited=error.err_no in RATE_LIMITED,
+            unknown_object=unknown,
+            misconfigured=error.err_no in MISCONFIGURED,
+        )
 
     # -- callbacks ----------------------------------------------------------------------------
 
@@ -512,8 +520,8 @@ class TradePlatform:
                 facts={"refund_no": notice.refund_id, "order_id": notice.order_id},
             )
             return VerifiedNotice(**common, target=Target(Kind.REFUND, ref), observation=None, opening=opening)
-        # a verified type the bundle has no use for: logged, nothing moves
-        return VerifiedNotice(**{**common, "app_id": None}, target=None, observation=None)
+        # a verified type the SDK does not model: counted, nothing moves
+        return VerifiedNotice(**{**common, "app_id": None}, target=None, observation=None, modelled=False)
 
     def acknowledge(self, notice: VerifiedNotice) -> Reply:
         if notice.opening is not None:
