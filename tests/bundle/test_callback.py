@@ -289,8 +289,18 @@ class TestRefundAndSettleNotices:
     def test_unknown_type_is_logged_and_acknowledged_without_a_write(self, bundle, caplog):
         caplog.clear()
         bundle.calls.reset()
-        status, reply = bundle.callback(notice_body("withdraw", {"status": "SUCCESS", "order_id": "W1"}))
+        status, reply = bundle.callback(notice_body("transfer", {"status": "SUCCESS", "order_id": "W1"}))
         assert (status, reply) == (200, SUCCESS)
+        assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
+        assert bundle.calls.count() == {}
+        assert bundle.table_items() == []
+
+    def test_withdraw_notice_is_logged_and_acknowledged_without_a_write(self, bundle, caplog):
+        # Typed by the SDK (WithdrawNotice), but nothing of the bundle's to move.
+        caplog.clear()
+        bundle.calls.reset()
+        msg = {"status": "SUCCESS", "order_id": "W1", "out_order_id": "wd-1", "withdraw_at": 1722769986}
+        assert bundle.callback(notice_body("withdraw", msg)) == (200, SUCCESS)
         assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
         assert bundle.calls.count() == {}
         assert bundle.table_items() == []

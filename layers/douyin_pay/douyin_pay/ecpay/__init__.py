@@ -18,6 +18,7 @@ from .notices import (
     RefundNotice,
     SettleFinishNotice,
     SettleNotice,
+    WithdrawNotice,
     parse_callback,
     verify_callback,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "SettleResult",
     "SyncStatus",
     "UnsettleAmountResult",
+    "WithdrawNotice",
     "callback_sign",
     "fetch_access_token",
     "order_push_fields",
