@@ -55,9 +55,15 @@ class _Handler(BaseHTTPRequestHandler):
     stub: HttpStub
 
     def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def _answer(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        self.stub.requests.append(Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.stub.requests.append(Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         answer = self.stub._next()
         if answer.delay:
             time.sleep(answer.delay)

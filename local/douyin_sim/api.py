@@ -10,7 +10,7 @@ to and including the sign check never spends a business number (§2 concerns acc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .config import ECPAY_ENDPOINTS, ConfigHolder
@@ -45,18 +45,25 @@ def decode_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
 
 
 class EcpayApi:
-    def __init__(self, config: ConfigHolder, platform: Platform) -> None:
+    def __init__(
+        self,
+        config: ConfigHolder,
+        platform: Platform,
+        others: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] | None = None,
+    ) -> None:
         self._config = config
         self._platform = platform
+        # Endpoints signed the same way but served by another module (funds.py's /saas/ ones).
+        self._others = dict(others or {})
 
     def handle(self, endpoint: str, raw: bytes, content_type: str | None) -> dict[str, Any]:
         """The JSON answer of ``POST /api/apps/ecpay/v1/<endpoint>`` (always an err_no envelope)."""
-        if endpoint not in ECPAY_ENDPOINTS:
+        if endpoint not in ECPAY_ENDPOINTS and endpoint not in self._others:
             raise KeyError(endpoint)
         try:
             body = decode_body(raw, content_type)
             self._authenticate(endpoint, body)
-            payload = getattr(self._platform, endpoint)(body)
+            payload = self._others.get(endpoint, getattr(self._platform, endpoint, None))(body)
         except Refusal as refusal:
             return {"err_no": refusal.err_no, "err_tips": refusal.err_tips}
         # Every answer carries err_no / err_tips (§2); success has err_tips "" (doc examples).

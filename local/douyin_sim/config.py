@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # settle_finish: the announcement of an automatic settlement (150 days after payment, §3.5, §6.4).
-NOTICE_TYPES = ("payment", "refund", "settle", "settle_finish")
+NOTICE_TYPES = ("payment", "refund", "settle", "settle_finish", "withdraw")
 
 # Callback retry intervals after a failed attempt (ecpay-spec §6.3, "最多重试 15 次(共 16 次)").
 RETRY_SCHEDULE: tuple[float, ...] = (
@@ -41,17 +41,34 @@ DEFAULT_RATE_LIMITS: dict[str, int | None] = {
     "query_platform_order": None,
     "token": None,
     "order_push": None,
+    # The merchant's funds (/api/apps/ecpay/saas/, funds.py) and the bills (GET, bills.py): no
+    # limit is documented for any of them.
+    "query_merchant_balance": None,
+    "merchant_withdraw": None,
+    "query_withdraw_order": None,
+    "bill": None,
+    "bills": None,
 }
 
 # Every endpoint the rate limiter and the fault injector know; the ecpay v1 ones (served under
 # /api/apps/ecpay/v1/, signed with the SALT) and the order-sync ones (their own paths, unsigned).
 ENDPOINTS = tuple(DEFAULT_RATE_LIMITS)
 ORDER_SYNC_ENDPOINTS = ("token", "order_push")
-ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in ORDER_SYNC_ENDPOINTS)
+# Signed like ecpay v1 but served under /api/apps/ecpay/saas/ (ecpay-spec §3.12).
+SAAS_ENDPOINTS = ("query_merchant_balance", "merchant_withdraw", "query_withdraw_order")
+# GET /api/apps/bill ("bill") and GET /api/apps/bills ("bills"), query strings signed (§3.10).
+BILL_ENDPOINTS = ("bill", "bills")
+ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in (*ORDER_SYNC_ENDPOINTS, *SAAS_ENDPOINTS, *BILL_ENDPOINTS))
 
 # Delay between the event (payment, refund completion, settlement completion) and the first
 # callback attempt, in simulated seconds. "Refund callbacks often arrive 10 s or more late."
-DEFAULT_DELAYS: dict[str, float] = {"payment": 1.0, "refund": 12.0, "settle": 5.0, "settle_finish": 5.0}
+DEFAULT_DELAYS: dict[str, float] = {
+    "payment": 1.0,
+    "refund": 12.0,
+    "settle": 5.0,
+    "settle_finish": 5.0,
+    "withdraw": 5.0,
+}
 
 OUTCOMES = ("SUCCESS", "FAIL")
 
@@ -93,6 +110,8 @@ class SimulatorConfig:
     # complete_refund() / complete_settlement().
     refund_processing_seconds: float | None = 3.0
     settle_processing_seconds: float | None = 3.0
+    # Simulated seconds before an accepted withdrawal succeeds (and its withdraw callback is sent).
+    withdraw_processing_seconds: float = 3.0
     rate_limits: Mapping[str, int | None] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     refund_outcome: str = "SUCCESS"
     settle_outcome: str = "SUCCESS"
@@ -141,6 +160,7 @@ RUNTIME_SWITCHES = frozenset(
         "drop",
         "refund_processing_seconds",
         "settle_processing_seconds",
+        "withdraw_processing_seconds",
         "rate_limits",
         "refund_outcome",
         "settle_outcome",
@@ -215,6 +235,8 @@ def _check_cps_and_auto_settle(cfg: SimulatorConfig) -> None:
         raise ValueError("cps_commission_delay must be a finite number of seconds >= 0")
     if not is_seconds(cfg.auto_settle_days):
         raise ValueError("auto_settle_days must be a finite number >= 0 (0 turns auto-settlement off)")
+    if not is_seconds(cfg.withdraw_processing_seconds):
+        raise ValueError("withdraw_processing_seconds must be a finite number of seconds >= 0")
     if cfg.auto_settle_notice not in AUTO_SETTLE_NOTICES:
         raise ValueError(f"auto_settle_notice must be one of {AUTO_SETTLE_NOTICES}")
 
@@ -277,6 +299,7 @@ def public_view(cfg: SimulatorConfig) -> dict[str, Any]:
         "drop": "all" if cfg.drop == "all" else sorted(cfg.drop),
         "refund_processing_seconds": cfg.refund_processing_seconds,
         "settle_processing_seconds": cfg.settle_processing_seconds,
+        "withdraw_processing_seconds": cfg.withdraw_processing_seconds,
         "rate_limits": dict(cfg.rate_limits),
         "refund_outcome": cfg.refund_outcome,
         "settle_outcome": cfg.settle_outcome,

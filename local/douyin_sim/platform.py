@@ -84,10 +84,10 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from . import validation as v
 from .clock import SimClock
@@ -241,6 +241,14 @@ class _FirstResult:
     refusal: Refusal | None
 
 
+class Ledger(Protocol):
+    """Books an attached module keeps under the platform's lock (funds.py's withdrawals)."""
+
+    def tick_locked(self, now: float) -> None: ...
+    def next_due_locked(self) -> float | None: ...
+    def state_locked(self) -> dict[str, Any]: ...
+
+
 _ACTIVE = ("PROCESSING", "SUCCESS")
 _NAMESPACES = ("order", "refund", "settle", "return")
 
@@ -270,6 +278,30 @@ class Platform:
         self.returns: dict[str, Return] = {}
         # First results per business-number namespace (§2).
         self._first: dict[str, dict[str, _FirstResult]] = {ns: {} for ns in _NAMESPACES}
+        # Books kept beside these under the same lock and clock (funds.py): each ticks with them.
+        self._ledgers: list[Ledger] = []
+
+    # ------------------------------------------------------------------ other books (funds.py)
+
+    def attach(self, ledger: Ledger) -> None:
+        """Keep ``ledger`` under this platform's lock: it ticks, schedules and reports with it."""
+        with self._lock:
+            self._ledgers.append(ledger)
+
+    def transaction(self) -> AbstractContextManager[float]:
+        """One transaction of this platform (see the module docstring), for an attached ledger."""
+        return self._txn()
+
+    def queue_notice(self, type_: str, msg: dict[str, Any], notify_url: str, now: float) -> None:
+        """Queue a callback; it is handed to the notifier when the transaction ends."""
+        self._notice(type_, msg, notify_url, now)
+
+    def in_transit(self, order: Order) -> int:
+        """The order's in-transit (not yet settled) money, fen."""
+        return self._unsettled(order)
+
+    def settle_detail(self, s: Settlement) -> str:
+        return self._settle_detail(s)
 
     # ------------------------------------------------------------------ transactions and time
 
@@ -300,6 +332,7 @@ class Platform:
             times = [r.complete_at for r in self.refunds.values() if r.status == "PROCESSING"]
             times += [s.complete_at for s in self.settlements.values() if s.status == "PROCESSING"]
             times += self._auto_settle_times(self._config.get()).values()
+            times += [ledger.next_due_locked() for ledger in self._ledgers]
             due = [t for t in times if t is not None]
             return min(due) if due else None
 
@@ -320,6 +353,8 @@ class Platform:
         for no, when in self._auto_settle_times(cfg).items():
             if now >= when:
                 self._auto_settle(self.orders[no], when, cfg)
+        for ledger in self._ledgers:
+            ledger.tick_locked(now)
 
     def _next_id(self, now: float) -> str:
         # 19 digits like real ids (e.g. 6979643835974486313): "7" + 10 time digits + 8 sequence digits.
@@ -1088,4 +1123,5 @@ class Platform:
                     }
                     for ns, firsts in self._first.items()
                 },
+                **{key: view for ledger in self._ledgers for key, view in ledger.state_locked().items()},
             }

@@ -2,7 +2,9 @@
 loopback only.
 
 ``POST /api/apps/ecpay/v1/<endpoint>`` passes through fault injection, then the rate limiter,
-then the ecpay pipeline (api.py). ``POST /api/apps/v2/token`` (endpoint "token") and
+then the ecpay pipeline (api.py); so does ``POST /api/apps/ecpay/saas/<endpoint>`` (the merchant's
+balance and withdrawals, funds.py). ``GET /api/apps/bill`` ("bill") and ``GET /api/apps/bills``
+("bills") pass through the same two, then bills.py. ``POST /api/apps/v2/token`` (endpoint "token") and
 ``POST /api/apps/order/v2/push`` ("order_push") pass through the same two, then order_sync.py.
 Any other method on one of these paths is 405, an unknown path 404 (Go's plain-text "404 page not
 found", since the platform is a Go service).
@@ -27,11 +29,12 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .config import ECPAY_ENDPOINTS
+from .config import ECPAY_ENDPOINTS, SAAS_ENDPOINTS
 from .order_sync import system_error
 from .platform import ControlError
 
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ECPAY_PREFIX = "/api/apps/ecpay/v1/"
+SAAS_PREFIX = "/api/apps/ecpay/saas/"
+BILL_PATHS = {"/api/apps/bill": "bill", "/api/apps/bills": "bills"}
 ORDER_SYNC_PATHS = {"/api/apps/v2/token": "token", "/api/apps/order/v2/push": "order_push"}
 MAX_BODY = 1 << 20
 
@@ -146,25 +151,30 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = urlsplit(self.path).path
         try:
-            if path.startswith(ECPAY_PREFIX):
-                endpoint = path[len(ECPAY_PREFIX) :]
-                if endpoint not in ECPAY_ENDPOINTS:
-                    self._send_text(404, "404 page not found\n")
-                elif method != "POST":
-                    self._send_text(405, "405 method not allowed\n")
-                else:
-                    self._endpoint(endpoint)
-            elif path in ORDER_SYNC_PATHS:
-                if method != "POST":
-                    self._send_text(405, "405 method not allowed\n")
-                else:
-                    self._endpoint(ORDER_SYNC_PATHS[path])
-            elif path.startswith("/_sim/"):
+            if path.startswith("/_sim/"):
                 self._control(method, path)
-            else:
+                return
+            route = self._route(path)
+            if route is None:
                 self._send_text(404, "404 page not found\n")
+            elif method != route[1]:
+                self._send_text(405, "405 method not allowed\n")
+            else:
+                route[2](route[0])
         except OSError:
             pass  # the client went away, or stop() shut the connection down
+
+    def _route(self, path: str) -> tuple[str, str, Callable[[str], None]] | None:
+        """(endpoint, the method it takes, its handler) for a platform path; None if unknown."""
+        for prefix, names in ((ECPAY_PREFIX, ECPAY_ENDPOINTS), (SAAS_PREFIX, SAAS_ENDPOINTS)):
+            if path.startswith(prefix):
+                name = path[len(prefix) :]
+                return (name, "POST", self._endpoint) if name in names else None
+        if path in ORDER_SYNC_PATHS:
+            return ORDER_SYNC_PATHS[path], "POST", self._endpoint
+        if path in BILL_PATHS:
+            return BILL_PATHS[path], "GET", self._bill
+        return None
 
     # ------------------------------------------------------------------ ecpay and order sync
 
@@ -173,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         if raw is None:
             return
         sim = self.server.sim
-        ecpay = endpoint in ECPAY_ENDPOINTS
+        ecpay = endpoint in ECPAY_ENDPOINTS or endpoint in SAAS_ENDPOINTS
         mode = sim.faults.take(endpoint)
         if self._answered_by_fault(endpoint, mode):
             return
@@ -194,6 +204,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_text(500, "Internal Server Error\n")
             return
         self._send_json(200, answer)
+
+    def _bill(self, endpoint: str) -> None:
+        """A bill GET: fault injection and the rate limiter as for the POST endpoints, then bills.py."""
+        sim = self.server.sim
+        mode = sim.faults.take(endpoint)
+        if mode == "err_-1":  # the bill's "system error" (§4), in ecpay's envelope
+            self._send_json(200, {"err_no": -1, "err_tips": "系统错误 system error, retry"})
+            return
+        if self._answered_by_fault(endpoint, mode):
+            return
+        if not sim.limiter.allow(endpoint):
+            # No limit is documented; over one set by hand: the bill's only retryable code, -1 [I].
+            self._send_json(200, {"err_no": -1, "err_tips": "rate limit exceeded, retry"})
+            return
+        if mode == "timeout":
+            self.server.stopping.wait(sim.config.fault_timeout_seconds)
+        status, body, content_type = sim.bills.handle(endpoint, urlsplit(self.path).query)
+        if mode == "accept_then_500":
+            self._send_text(500, "Internal Server Error\n")
+            return
+        self._send(status, body, content_type)
 
     def _answered_by_fault(self, endpoint: str, mode: str | None) -> bool:
         """Answer for a fault that never reaches the platform's logic; False if there is none."""

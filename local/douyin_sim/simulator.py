@@ -11,8 +11,10 @@ from types import TracebackType
 from typing import Any
 
 from .api import EcpayApi
+from .bills import BillApi
 from .clock import SimClock
-from .config import ConfigHolder, SimulatorConfig, public_view
+from .config import SAAS_ENDPOINTS, ConfigHolder, SimulatorConfig, public_view
+from .funds import Funds
 from .notifier import Delivery, Notifier
 from .order_sync import OrderSync
 from .platform import ControlError, Platform
@@ -35,7 +37,10 @@ class DouyinSimulator:
             pushed_status=self.order_sync.pushed_status,
             fulfilled_at=self.order_sync.fulfilled_at,
         )
-        self.api = EcpayApi(self._config, self.platform)
+        self.funds = Funds(self.platform)
+        saas = {name: getattr(self.funds, name) for name in SAAS_ENDPOINTS}
+        self.api = EcpayApi(self._config, self.platform, saas)
+        self.bills = BillApi(self._config, self.platform)
         self.limiter = RateLimiter(self._config)
         self.faults = FaultInjector()
         self._server: SimHTTPServer | None = None

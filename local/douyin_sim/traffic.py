@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .config import ECPAY_ENDPOINTS, ENDPOINTS, ORDER_SYNC_ENDPOINTS, ConfigHolder
+from .config import BILL_ENDPOINTS, ECPAY_ENDPOINTS, ENDPOINTS, ORDER_SYNC_ENDPOINTS, SAAS_ENDPOINTS, ConfigHolder
 
 # What each fault mode does to the next request(s) of an endpoint:
 #   err_1000        200 + {"err_no":1000}: internal error, result unknown; the request is NOT applied
@@ -33,10 +33,10 @@ FAULT_MODES = (
 # round. Arming such a mode on another endpoint is refused; one armed on "*" waits for an endpoint
 # it fits. Modes not listed here (HTTP-level ones) fit every endpoint.
 MODE_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
-    "err_1000": ECPAY_ENDPOINTS,
-    "err_1001": ECPAY_ENDPOINTS,
-    "err_2010": ECPAY_ENDPOINTS,
-    "err_-1": ORDER_SYNC_ENDPOINTS,
+    "err_1000": (*ECPAY_ENDPOINTS, *SAAS_ENDPOINTS),
+    "err_1001": (*ECPAY_ENDPOINTS, *SAAS_ENDPOINTS),
+    "err_2010": (*ECPAY_ENDPOINTS, *SAAS_ENDPOINTS),
+    "err_-1": (*ORDER_SYNC_ENDPOINTS, *BILL_ENDPOINTS),  # the bill's "system error" is -1 (§4)
 }
 
 

@@ -339,6 +339,16 @@ class TestRefundAndSettleNotices:
         assert status == 400
         assert bundle.calls.count() == {}
 
+    def test_withdraw_notice_is_logged_and_acknowledged_without_a_write(self, bundle, caplog):
+        # Typed by the SDK (WithdrawNotice), but nothing of the bundle's to move.
+        caplog.clear()
+        bundle.calls.reset()
+        msg = {"status": "SUCCESS", "order_id": "W1", "out_order_id": "wd-1", "withdraw_at": 1722769986}
+        assert bundle.callback(notice_body("withdraw", msg)) == (200, SUCCESS)
+        assert [a["outcome"] for a in audits(caplog)] == ["recorded"]
+        assert bundle.calls.count() == {}
+        assert bundle.table_items() == []
+
     def test_settle_finish_is_logged(self, bundle, caplog):
         caplog.clear()
         msg = {"ma_app_id": "tt0123456789abcdef", "out_order_id": "order-1", "auto_settle_list": []}

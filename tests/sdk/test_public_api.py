@@ -74,6 +74,12 @@ def test_client_methods_cover_every_endpoint():
         "query_return",
         "unsettle_amount",
         "query_platform_order",
+        "query_merchant_balance",
+        "merchant_withdraw",
+        "query_withdraw_order",
+        "query_bill",
+        "download_bills",
+        "download_fund_bills",
     ]
     for name in endpoints:
         assert callable(getattr(douyin_pay.EcpayClient, name)), name

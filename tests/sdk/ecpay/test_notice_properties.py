@@ -25,6 +25,7 @@ from douyin_pay import (
     SettleFinishNotice,
     SettleNotice,
     SignatureError,
+    WithdrawNotice,
     callback_sign,
     parse_callback,
 )
@@ -32,7 +33,13 @@ from tests.profile import FUZZ, fuzz
 
 TOKENS = ("fuzz-token", "fuzz-previous-token")
 ENVELOPE_KEYS = ("msg", "msg_signature", "nonce", "timestamp", "type")
-TYPED = {"payment": PaymentNotice, "refund": RefundNotice, "settle": SettleNotice, "settle_finish": SettleFinishNotice}
+TYPED = {
+    "payment": PaymentNotice,
+    "refund": RefundNotice,
+    "settle": SettleNotice,
+    "settle_finish": SettleFinishNotice,
+    "withdraw": WithdrawNotice,
+}
 
 # Field names the notice builders read, so that fuzzed msg objects hit real code paths.
 MSG_FIELDS = sorted(

@@ -460,9 +460,9 @@ class TestNoticeTypes:
 
     def test_unknown_type_is_kept_as_generic(self):
         msg = json.dumps({"status": "SUCCESS", "order_id": "W1"})
-        notice = parse_callback(body_of(envelope(msg, type_="withdraw")), TOKEN)
+        notice = parse_callback(body_of(envelope(msg, type_="transfer")), TOKEN)
         assert isinstance(notice, GenericNotice)
-        assert notice.type == "withdraw"
+        assert notice.type == "transfer"
         assert notice.msg == msg
         assert notice.data == {"status": "SUCCESS", "order_id": "W1"}
 

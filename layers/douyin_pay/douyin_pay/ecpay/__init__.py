@@ -1,7 +1,8 @@
 """担保支付 (ecpay v1): MD5 + SALT request signing, SHA1 + token callbacks, the client and its typed
 results (ecpay-spec), and 订单同步 (order sync): the access_token fetch (:func:`fetch_access_token`),
 the push's fields, checked before sending (:func:`order_push_fields`), and its client
-(:class:`OrderSyncClient`). Douyin is retiring ecpay for new mini-programs; existing ones keep it.
+(:class:`OrderSyncClient`); the merchant's balance and withdrawals (funds.py) and bills (bills.py).
+Douyin is retiring ecpay for new mini-programs; existing ones keep it.
 
 Importable without boto3 or Powertools; the clients (and so ``requests``) load on first use.
 """
@@ -9,6 +10,8 @@ Importable without boto3 or Powertools; the clients (and so ``requests``) load o
 from typing import TYPE_CHECKING
 
 from .access_token import AccessToken, fetch_access_token
+from .bills import BILL_COLUMNS, BillFile, BillType, PaymentBillRow, RefundBillRow, SettleBillRow, parse_bill
+from .funds import WITHDRAW_CHANNELS, MerchantBalance, WithdrawOrderResult, WithdrawResult, WithdrawStatus
 from .notices import (
     AnyNotice,
     AutoSettlement,
@@ -18,6 +21,7 @@ from .notices import (
     RefundNotice,
     SettleFinishNotice,
     SettleNotice,
+    WithdrawNotice,
     parse_callback,
     verify_callback,
 )
@@ -84,34 +88,42 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "API_PREFIX",
+    "BILL_COLUMNS",
     "DEFAULT_TIMEOUT",
     "NO_RETRY",
     "PAY_WAYS",
     "PRODUCTION_BASE_URL",
     "SANDBOX_BASE_URL",
     "UNSIGNED_KEYS",
+    "WITHDRAW_CHANNELS",
     "AccessToken",
     "AnyNotice",
     "AutoSettlement",
+    "BillFile",
+    "BillType",
     "CpsInfo",
     "CreateOrderResult",
     "EcpayClient",
     "GenericNotice",
+    "MerchantBalance",
     "Notice",
     "OrderDetail",
     "OrderItem",
     "OrderQueryResult",
     "OrderSyncClient",
+    "PaymentBillRow",
     "PaymentInfo",
     "PaymentNotice",
     "PlatformOrderResult",
     "PlatformSettlement",
     "PushResult",
+    "RefundBillRow",
     "RefundNotice",
     "RefundQueryResult",
     "RefundResult",
     "RetryPolicy",
     "ReturnInfo",
+    "SettleBillRow",
     "SettleFinishNotice",
     "SettleNotice",
     "SettlePayee",
@@ -120,9 +132,14 @@ __all__ = [
     "SettleResult",
     "SyncStatus",
     "UnsettleAmountResult",
+    "WithdrawNotice",
+    "WithdrawOrderResult",
+    "WithdrawResult",
+    "WithdrawStatus",
     "callback_sign",
     "fetch_access_token",
     "order_push_fields",
+    "parse_bill",
     "parse_callback",
     "request_sign",
     "verify_callback",
