@@ -4,7 +4,7 @@ bundle neither expires nor gives up on such an order before 300 s."""
 
 from __future__ import annotations
 
-from douyin_pay.bundle.pay_window import pay_window
+from douyin_pay.bundle.platforms import pay_window
 from douyin_pay.bundle.platforms.base import Observation
 from douyin_pay.bundle.reconciler import LOCAL_EXPIRY_GRACE
 from douyin_pay.bundle.schedule import SCHEDULES

@@ -13,7 +13,7 @@ from ..errors import PlatformError
 from .audits import DEFAULT_DENY_MESSAGE, Audits
 from .context import Context
 from .observations import apply_observation, flag_anomaly
-from .pay_window import pay_window
+from .platforms import pay_window
 from .platforms.base import Observation, protocol_of
 from .queue import ReconcileMessage
 from .refund_openings import AuditStatus

@@ -4,7 +4,7 @@ The backoff schedule, written down (architecture.md "Reconcile"):
 
 * an **order** is checked 1, 2, 5, 10 and then every 15 minutes after it was created, until the
   platform reports it paid or timed out; past its pay window (``valid_time`` as the platform counts
-  it: :mod:`pay_window`) + 1 h without an answer it is given up;
+  it: :func:`platforms.pay_window`) + 1 h without an answer it is given up;
 * a **refund** or **settlement** is checked 15 s after it was accepted (refund callbacks often
   arrive 10 s or more late), then 30 s, 1, 2, 5, 10 and every 15 minutes, for up to 10 days (refunds
   reach bank cards within 7 days, ecpay-spec §3.3);
@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .pay_window import pay_window
+from .platforms import pay_window
 from .states import Kind
 
 MAX_SQS_DELAY = 900
