@@ -31,6 +31,14 @@ settleable, the doc's "原支付单未支付成功并核销" when it was never f
 before the payment counts from the payment [I]. 0 days turns the rule off in both modes.
 
 ``settle_params`` names third parties only: a payee that is the order's seller is refused (2010).
+An empty list (``"[]"``) names none, like no list: the seller gets the rest (§3.5). ``finish``
+"true" (完结分账) makes the settlement the order's last: a later settle of the order is refused
+(2010) unless that settlement failed [I], like the 50th settle request.
+
+create_refund may carry ``total_amount`` (the doc's example sends it, §3.3): when given it must be
+the order's amount, else 2010 [I: the platform cannot honour a different one]. create_return may
+name the settlement by ``settle_no``, ``out_settle_no`` or both (§3.8); both naming different
+settlements is refused with 2010 [I].
 
 CPS (influencer) orders: ``pay(no, commission=, commission_delay=)``. The commission and the order's
 ``item_id`` become known ``commission_delay`` after the payment (§3.2 "commission attribution is
@@ -214,6 +222,7 @@ class Settlement:
     channel_settle_id: str = ""
     settle_way: int = SETTLE_WAY_DEVELOPER
     settle_plat_no: str = ""  # automatic settlements (settle_finish) only
+    final: bool = False  # sent with finish "true": no settle of the order after it
 
 
 @dataclass
@@ -552,7 +561,10 @@ class Platform:
         all_settle = v.flag(body, "all_settle")
         v.flag(body, "disable_msg")
         v.text(body, "msg_page", required=False)
+        total_amount = v.amount(body, "total_amount", required=False)
         order = self._order_or_refuse(out_order_no)
+        if total_amount and total_amount != order.total_amount:
+            raise v.param_error("total_amount", f"{total_amount} is not the order's amount {order.total_amount}")
         if order.status != "SUCCESS":
             raise Refusal(v.ERR_PARAM, f"订单未支付 order {out_order_no} is not paid ({order.status})")
         # No refund of an order paid more than a year ago; at most 50 refunds of a WeChat-paid order
@@ -624,6 +636,7 @@ class Platform:
         payees = v.settle_params(body)
         cp_extra = v.cp_extra(body, truncate=False)
         notify_url = v.notify_url(body)
+        final = v.finish(body)
         order = self._order_or_refuse(out_order_no)
         if order.status != "SUCCESS":
             raise Refusal(v.ERR_PARAM, f"原支付单未支付成功,禁止分账 order {out_order_no} is {order.status}")
@@ -635,6 +648,9 @@ class Platform:
             raise Refusal(v.ERR_PARAM, f"order {out_order_no}: a settlement is still processing, wait for it")
         if sum(s.settle_way == SETTLE_WAY_DEVELOPER for s in mine) >= MAX_SETTLES_PER_ORDER:
             raise Refusal(v.ERR_PARAM, f"order {out_order_no}: {MAX_SETTLES_PER_ORDER} settle requests used")
+        if done := next((s for s in mine if s.final and s.status in _ACTIVE), None):
+            finished = f"已完结分账 order {out_order_no} was finished by settlement {done.out_settle_no}"
+            raise Refusal(v.ERR_PARAM, finished)
         unsettled = self._unsettled(order)
         if unsettled <= 0:
             auto = [s for s in mine if s.settle_way == SETTLE_WAY_AUTO and s.status == "SUCCESS"]
@@ -673,6 +689,7 @@ class Platform:
             seller_amount=unsettled - rake - commission - payee_total,
             created_at=now,
             complete_at=None if processing is None else now + processing,
+            final=final,
         )
         self.settlements[out_settle_no] = settlement
         return {"settle_no": settlement.settle_no}
@@ -732,19 +749,34 @@ class Platform:
             return self._idempotent("return", "out_return_no", body, lambda: self._create_return(body, now))
 
     def _find_settlement(self, settle_no: str, out_settle_no: str) -> Settlement:
+        """The settlement named by ``settle_no``, ``out_settle_no`` or both (§3.8)."""
         if not settle_no and not out_settle_no:
             raise v.param_error("settle_no/out_settle_no", "one of them is required")
-        for s in self.settlements.values():
-            if settle_no in ("", s.settle_no) and out_settle_no in ("", s.out_settle_no):
-                return s
-        raise Refusal(ERR_NOT_FOUND, "分账单不存在 settlement not found")
+        named = [
+            self._settlement_named(field, value)
+            for field, value in (("settle_no", settle_no), ("out_settle_no", out_settle_no))
+            if value
+        ]
+        if any(s is not named[0] for s in named):
+            raise v.param_error(
+                "settle_no/out_settle_no",
+                f"settle_no {settle_no} and out_settle_no {out_settle_no} name different settlements",
+            )
+        return named[0]
+
+    def _settlement_named(self, field: str, value: str) -> Settlement:
+        # An automatic settlement has no out_settle_no, and its internal key is no business number.
+        found = next((s for s in self.settlements.values() if getattr(s, field) == value), None)
+        if found is None:
+            raise Refusal(ERR_NOT_FOUND, "分账单不存在 settlement not found")
+        return found
 
     def _create_return(self, body: Mapping[str, Any], now: float) -> dict[str, Any]:
         out_return_no = v.business_no(body, "out_return_no")
         settle_no = v.text(body, "settle_no", required=False, max_chars=64)
         out_settle_no = v.text(body, "out_settle_no", required=False, max_chars=64)
         return_desc = v.text(body, "return_desc", required=True, max_chars=100)
-        merchant_uid = v.text(body, "merchant_uid", required=True, max_chars=32)
+        merchant_uid = v.merchant_uid(body.get("merchant_uid"), "merchant_uid")
         return_amount = v.amount(body, "return_amount")
         cp_extra = v.cp_extra(body, truncate=False)
         notify_url = v.notify_url(body)

@@ -173,13 +173,34 @@ def settle_params(body: Mapping[str, Any]) -> tuple[Payee, ...]:
 def _payee(where: str, item: object) -> Payee:
     if not isinstance(item, dict):
         raise param_error(where, "must be an object {merchant_uid, amount}")
-    uid = item.get("merchant_uid")
-    if not isinstance(uid, str) or not uid or len(uid) > 32:
-        raise param_error(f"{where}.merchant_uid", "required string of at most 32 characters")
+    uid = merchant_uid(item.get("merchant_uid"), f"{where}.merchant_uid")
     value = item.get("amount")
     if not _is_int(value) or value <= 0:
         raise param_error(f"{where}.amount", "must be a JSON integer > 0 (fen)")
     return Payee(uid, value)
+
+
+MAX_MERCHANT_UID_CHARS = 32
+
+
+def merchant_uid(value: object, field: str) -> str:
+    """A merchant number: a string of 1-32 characters, all the platform states (§3.5 settle_params,
+    §3.8 create_return); no character set, its examples are not all letters and digits."""
+    if not _is_text(value) or not value or len(value) > MAX_MERCHANT_UID_CHARS:
+        raise param_error(field, f"required string of at most {MAX_MERCHANT_UID_CHARS} characters")
+    return value
+
+
+def finish(body: Mapping[str, Any]) -> bool:
+    """settle's ``finish`` (完结分账), typed as a string (DOC-HG, §3.5): "true" marks the settlement
+    as the order's last, "false" or absent does not [I: the values are undocumented; these are
+    the ones the SDK sends]. Anything else, a JSON boolean included, is refused."""
+    value = body.get("finish")
+    if value is None or value == "":
+        return False
+    if not _is_text(value) or value not in ("true", "false"):
+        raise param_error("finish", 'must be the string "true" or "false"')
+    return value == "true"
 
 
 _LIMIT_PAY_WAYS = frozenset({"LIMIT_WX", "LIMIT_ALI", "LIMIT_DYZF"})

@@ -89,7 +89,7 @@ class TestCreatePayment:
             ({"total_amount": 12.5}, "total_amount", "invalid_amount"),
             ({"total_amount": "12800"}, "total_amount", "invalid_amount"),
             ({"subject": "字" * 43}, "subject", "too_long"),
-            ({"valid_time": 60}, "valid_time", "out_of_range"),
+            ({"valid_time": 0}, "valid_time", "out_of_range"),
             ({"out_order_no": "bad no"}, "out_order_no", "invalid_business_no"),
             ({"surprise": 1}, "surprise", "unknown_field"),
         ],

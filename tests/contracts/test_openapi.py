@@ -239,7 +239,7 @@ def test_text_rules_pattern_is_gos_white_space():
     for char in "\x1c\x1d\x1e\x1f\u200b\ufeff":
         assert re.search(pattern, char + "x"), repr(char)
     texts = [p for p in walk(SPEC["components"]["schemas"]) if isinstance(p, dict) and p.get("pattern") == pattern]
-    assert len(texts) == 7  # cp_extra, msg_page, subject, body, store_uid, reason, settle_desc
+    assert len(texts) == 8  # cp_extra, msg_page, subject, body, store_uid, reason, settle_desc, merchant_uid
 
 
 def test_limits_are_the_validation_constants():
@@ -250,7 +250,9 @@ def test_limits_are_the_validation_constants():
     assert valid_time["default"] == ecpay_adapter.DEFAULT_VALID_TIME
     assert schemas["CreateSettlementRequest"]["properties"]["settle_params"]["maxItems"] == v.MAX_SETTLE_PAYEES
     assert schemas["BusinessNo"]["pattern"] == "^" + v._BUSINESS_NO.pattern.replace(r"_\-*", "_*-") + "$"
-    assert deref(schemas["Payee"]["properties"]["merchant_uid"])["pattern"] == "^" + v._MERCHANT_UID.pattern + "$"
+    merchant_uid = deref(schemas["Payee"]["properties"]["merchant_uid"])
+    assert merchant_uid["pattern"] == schemas["CpExtra"]["pattern"]  # text rules, no character set
+    assert merchant_uid["maxLength"] == v.MAX_MERCHANT_UID_CHARS
     assert "65536" in deref(SPEC["components"]["responses"]["PayloadTooLarge"])["description"]
     assert MAX_BODY_BYTES == 65536
 

@@ -352,12 +352,11 @@ class TestMutations:
         assert "settle_no" not in body
         assert result.return_status == "PROCESSING"
 
-    def test_create_return_needs_exactly_one_settlement_reference(self, stub):
+    def test_create_return_needs_a_settlement_reference(self, stub):
+        # Both references together are allowed (issue #12 item 11: tests/sdk/ecpay/test_fidelity.py).
         client = make_client(stub)
         with pytest.raises(ValidationError):
             client.create_return("rt1", "m1", 10, "d")
-        with pytest.raises(ValidationError):
-            client.create_return("rt1", "m1", 10, "d", settle_no="S1", out_settle_no="s1")
         assert stub.requests == []
 
 
@@ -534,8 +533,10 @@ class TestValidationBeforeSending:
             ("total_amount", 1.0),
             ("total_amount", "100"),
             ("total_amount", True),
-            ("valid_time", 299),
+            ("valid_time", 0),
             ("valid_time", 172_801),
+            ("valid_time", 300.0),
+            ("valid_time", True),
             ("out_order_no", ""),
             ("out_order_no", "x" * 65),
             ("out_order_no", "has space"),
@@ -592,7 +593,6 @@ class TestValidationBeforeSending:
     @pytest.mark.parametrize(
         ("settle_params", "field"),
         [
-            ([], "settle_params"),
             ([SettlePayee(str(i), 1) for i in range(5)], "settle_params"),
             ([SettlePayee("", 1)], "settle_params[0].merchant_uid"),
             ([SettlePayee("m" * 33, 1)], "settle_params[0].merchant_uid"),

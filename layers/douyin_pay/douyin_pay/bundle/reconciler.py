@@ -13,6 +13,7 @@ from ..errors import PlatformError
 from .audits import DEFAULT_DENY_MESSAGE, Audits
 from .context import Context
 from .observations import apply_observation, flag_anomaly
+from .platforms import pay_window
 from .platforms.base import Observation, protocol_of
 from .queue import ReconcileMessage
 from .refund_openings import AuditStatus
@@ -255,4 +256,4 @@ def _watch_due(item: dict[str, Any], now: int) -> bool:
 def _past_local_expiry(item: dict[str, Any], now: int) -> bool:
     if item.get("status") != OrderStatus.CREATED:
         return False
-    return now >= int(item.get("created_at", now)) + int(item.get("valid_time", 0)) + LOCAL_EXPIRY_GRACE
+    return now >= int(item.get("created_at", now)) + pay_window(item, default=0) + LOCAL_EXPIRY_GRACE

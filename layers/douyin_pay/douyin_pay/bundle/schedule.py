@@ -3,7 +3,8 @@
 The backoff schedule, written down (architecture.md "Reconcile"):
 
 * an **order** is checked 1, 2, 5, 10 and then every 15 minutes after it was created, until the
-  platform reports it paid or timed out; past ``valid_time`` + 1 h without an answer it is given up;
+  platform reports it paid or timed out; past its pay window (``valid_time`` as the platform counts
+  it: :func:`platforms.pay_window`) + 1 h without an answer it is given up;
 * a **refund** or **settlement** is checked 15 s after it was accepted (refund callbacks often
   arrive 10 s or more late), then 30 s, 1, 2, 5, 10 and every 15 minutes, for up to 10 days (refunds
   reach bank cards within 7 days, ecpay-spec §3.3);
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .platforms import pay_window
 from .states import Kind
 
 MAX_SQS_DELAY = 900
@@ -52,7 +54,7 @@ DAY = 86_400
 SCHEDULES = {
     Kind.ORDER: Backoff(
         delays=(60, 120, 300, 600, 900),
-        max_age=lambda item: int(item.get("valid_time", 172_800)) + 3600,
+        max_age=lambda item: pay_window(item, default=172_800) + 3600,
         max_attempts=250,  # 48 h + 1 h at one step per 15 min is under 200
     ),
     Kind.REFUND: Backoff(delays=(15, 30, 60, 120, 300, 600, 900), max_age=lambda item: 10 * DAY, max_attempts=1000),

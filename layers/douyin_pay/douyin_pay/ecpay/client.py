@@ -122,7 +122,8 @@ class EcpayClient(SessionOwner):
     ) -> RefundResult:
         """发起退款. Acceptance only: the outcome arrives by callback or :meth:`query_refund`.
 
-        Optional fields: ``cp_extra``, ``notify_url``, ``disable_msg``, ``msg_page``, ``all_settle``.
+        Optional fields: ``cp_extra``, ``notify_url``, ``disable_msg``, ``msg_page``, ``all_settle``,
+        ``total_amount`` (the order's amount; see :func:`refund_fields`).
         """
         fields = refund_fields(out_order_no, out_refund_no, refund_amount, reason, **optional)
         return self.submit("create_refund", fields)
@@ -141,8 +142,8 @@ class EcpayClient(SessionOwner):
         settle_desc: str,
         **optional: Any,
     ) -> SettleResult:
-        """发起结算及分账. Optional: ``settle_params`` (third-party payees only, ≤4), ``cp_extra``,
-        ``notify_url``."""
+        """发起结算及分账. Optional: ``settle_params`` (third-party payees only, ≤4; an empty list is
+        sent as ``"[]"``), ``cp_extra``, ``notify_url``, ``finish`` (see :func:`settle_fields`)."""
         fields = settle_fields(out_settle_no, out_order_no, settle_desc, **optional)
         return self.submit("settle", fields)
 
@@ -181,10 +182,12 @@ class EcpayClient(SessionOwner):
         cp_extra: str | None = None,
         notify_url: str | None = None,
     ) -> ReturnInfo:
-        """发起退分账 from a payee of an earlier settlement (name it by ``settle_no`` or ``out_settle_no``)."""
-        name, value = rules.exactly_one((("settle_no", settle_no), ("out_settle_no", out_settle_no)))
+        """发起退分账 from a payee of an earlier settlement, named by ``settle_no``, ``out_settle_no``
+        or both (MA-RETURN asks for one of them; its documented sample sends both, and DOC-HG's
+        ``CreateReturnParams`` carries both)."""
+        given = rules.at_least_one((("settle_no", settle_no), ("out_settle_no", out_settle_no)))
         fields = {
-            name: rules.business_no(name, value),
+            **{name: rules.business_no(name, value) for name, value in given},
             "out_return_no": rules.business_no("out_return_no", out_return_no),
             "return_desc": rules.text("return_desc", return_desc, max_chars=100),
             "merchant_uid": rules.merchant_uid("merchant_uid", merchant_uid),

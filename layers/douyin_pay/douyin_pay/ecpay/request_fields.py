@@ -38,7 +38,11 @@ def order_fields(
     limit_pay_way: str | None = None,
     expand_order_info: Mapping[str, int] | None = None,
 ) -> dict[str, object]:
-    """Validated create_order fields (unset ones are None and left out of the body)."""
+    """Validated create_order fields (unset ones are None and left out of the body).
+
+    ``valid_time`` may be 1..172800 and is sent as given; the platform raises a value under 300 to
+    300 (:func:`~douyin_pay.ecpay.validation.effective_valid_time`).
+    """
     return {
         "out_order_no": rules.business_no("out_order_no", out_order_no),
         "total_amount": rules.amount("total_amount", total_amount),
@@ -66,11 +70,19 @@ def refund_fields(
     disable_msg: int | None = None,
     msg_page: str | None = None,
     all_settle: int | None = None,
+    total_amount: int | None = None,
 ) -> dict[str, object]:
-    """Validated create_refund fields."""
+    """Validated create_refund fields.
+
+    ``total_amount`` (the order's amount, fen) is optional: the field table does not list it, but
+    the documented example sends it (DOC-2021: handsomegyr/bytedance ``Ecpay.php``, ``"total_amount":
+    19800``) and so does SKIT (``AppsECPayCreateRefundV1Request.TotalAmount``). When given it is
+    sent and, like every non-empty field, signed (ecpay-spec §5).
+    """
     return {
         "out_order_no": rules.business_no("out_order_no", out_order_no),
         "out_refund_no": rules.business_no("out_refund_no", out_refund_no),
+        "total_amount": optional(rules.amount, "total_amount", total_amount),
         "reason": rules.text("reason", reason, max_chars=100),
         "refund_amount": rules.amount("refund_amount", refund_amount),
         "cp_extra": optional(rules.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
@@ -89,8 +101,13 @@ def settle_fields(
     settle_params: Sequence[SettlePayee | Mapping[str, Any]] | None = None,
     cp_extra: str | None = None,
     notify_url: str | None = None,
+    finish: bool | None = None,
 ) -> dict[str, object]:
-    """Validated settle fields; ``settle_params`` is sent (and signed) as one JSON string."""
+    """Validated settle fields; ``settle_params`` is sent (and signed) as one JSON string.
+
+    An empty ``settle_params`` is sent as ``"[]"`` (the seller gets everything); ``finish=True``
+    marks the settlement as the order's last (see :func:`~douyin_pay.ecpay.validation.finish`).
+    """
     fields: dict[str, object] = {
         "out_settle_no": rules.business_no("out_settle_no", out_settle_no),
         "out_order_no": rules.business_no("out_order_no", out_order_no),
@@ -98,6 +115,7 @@ def settle_fields(
         "settle_params": optional(rules.settle_params, "settle_params", settle_params),
         "cp_extra": optional(rules.text, "cp_extra", cp_extra, max_bytes=2048, required=False),
         "notify_url": optional(rules.https_url, "notify_url", notify_url),
+        "finish": optional(rules.finish, "finish", finish),
     }
     if fields["settle_params"] is not None:
         rules.text("settle_params", wire_value("settle_params", fields["settle_params"]), max_chars=2048)

@@ -15,13 +15,17 @@ from .signing import GO_WHITESPACE
 
 MIN_AMOUNT = 1
 MAX_AMOUNT = 10_000_000_000  # fen, ecpay-spec §3.1
-MIN_VALID_TIME = 300
+# valid_time: the newer documentation raises a value under 300 to 300 and lowers one over 172800
+# (ecpay-spec §3.1 [DOC-HG, TS-DY]); its own example sends 180. A value in [1, 172800] is sent as
+# given (see effective_valid_time); one over 172800 is refused rather than silently shortened.
+MIN_VALID_TIME = 1
+PLATFORM_MIN_VALID_TIME = 300
 MAX_VALID_TIME = 172_800
 MAX_SETTLE_PAYEES = 4
+MAX_MERCHANT_UID_CHARS = 32
 LIMIT_PAY_WAYS = frozenset({"LIMIT_WX", "LIMIT_ALI", "LIMIT_DYZF"})
 
 _BUSINESS_NO = re.compile(r"[0-9A-Za-z_\-*]{1,64}")
-_MERCHANT_UID = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
 def business_no(field: str, value: object) -> str:
@@ -46,6 +50,17 @@ def integer_range(field: str, value: object, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValidationError(field, f"must be between {low} and {high}", code="out_of_range")
     return value
+
+
+def effective_valid_time(valid_time: int) -> int:
+    """The pay window the platform actually gives an order created with ``valid_time`` seconds.
+
+    The newer create_order documentation (DOC-HG: HeartGarlic/douyin-openapi ``douyin_openapi.go``,
+    "小于5分钟会被置为5分钟"; ecpay-spec §3.1) says a value under 300 is raised to 300, so an order
+    sent with 180 (the documentation's own example) stays payable for 300 s. Whatever computes an
+    expiry from ``valid_time`` must use this, or it gives up on an order that can still be paid.
+    """
+    return max(valid_time, PLATFORM_MIN_VALID_TIME)
 
 
 def text(
@@ -126,21 +141,25 @@ def expand_order_info(field: str, value: object) -> dict[str, int]:
 
 
 def settle_params(field: str, payees: object) -> list[dict[str, object]]:
-    """Third-party payees of a settlement: at most 4, each a valid merchant_uid and a positive amount."""
+    """Third-party payees of a settlement: at most 4, each a valid merchant_uid and a positive amount.
+
+    An empty list is allowed and is sent as ``"[]"``: the payees are optional (MA-SETTLE) and the
+    seller receives whatever no payee is given ("会自动将未指定的货款分配给卖家账户", DOC-2021:
+    handsomegyr/bytedance ``Ecpay.php``), so ``[]`` means the same as no list. SDKs send it so:
+    SKIT (``AppsECPaySettleV1Request.SettleParameterList`` defaults to an empty list, serialised
+    as a JSON string) and DOC-2021's PHP sample (``json_encode`` of the array it is given).
+    """
     if isinstance(payees, (str, bytes)) or not isinstance(payees, Sequence):
         raise ValidationError(field, "must be a list of {merchant_uid, amount}", code="invalid_settle_params")
-    if not 1 <= len(payees) <= MAX_SETTLE_PAYEES:
-        raise ValidationError(field, f"must name 1 to {MAX_SETTLE_PAYEES} payees", code="invalid_settle_params")
+    if len(payees) > MAX_SETTLE_PAYEES:
+        raise ValidationError(field, f"must name at most {MAX_SETTLE_PAYEES} payees", code="invalid_settle_params")
     result: list[dict[str, object]] = []
     seen: set[str] = set()
     for i, payee in enumerate(payees):
         where = f"{field}[{i}]"
         uid = getattr(payee, "merchant_uid", None) if not isinstance(payee, Mapping) else payee.get("merchant_uid")
         fen = getattr(payee, "amount", None) if not isinstance(payee, Mapping) else payee.get("amount")
-        if not isinstance(uid, str) or not _MERCHANT_UID.fullmatch(uid):
-            raise ValidationError(
-                f"{where}.merchant_uid", "must be 1-32 letters or digits", code="invalid_merchant_uid"
-            )
+        uid = merchant_uid(f"{where}.merchant_uid", uid)
         if uid in seen:
             raise ValidationError(f"{where}.merchant_uid", "appears twice", code="duplicate_payee")
         seen.add(uid)
@@ -149,9 +168,36 @@ def settle_params(field: str, payees: object) -> list[dict[str, object]]:
 
 
 def merchant_uid(field: str, value: object) -> str:
-    if not isinstance(value, str) or not _MERCHANT_UID.fullmatch(value):
-        raise ValidationError(field, "must be 1-32 letters or digits", code="invalid_merchant_uid")
-    return value
+    """A merchant number (商户号): the platform states only "string, at most 32" (MA-SETTLE's
+    settle_params, MA-RETURN), and its examples are not all digits and letters, so no character
+    set is imposed beyond the signing-safety rules of :func:`text`."""
+    try:
+        return text(field, value, max_chars=MAX_MERCHANT_UID_CHARS)
+    except ValidationError as exc:
+        raise ValidationError(field, exc.detail, code="invalid_merchant_uid") from None
+
+
+def finish(field: str, value: object) -> str | None:
+    """The settle request's ``finish`` (完结分账: this settlement is the order's last).
+
+    MA-SETTLE's notes name the flag; DOC-HG (HeartGarlic/douyin-openapi, ``SettleParams.Finish``)
+    types it as a *string* sent only when set (``omitempty``). No source gives its values, so
+    ``True`` is sent as the text ``"true"`` [inferred; confirm in the sandbox] and ``False`` sends
+    nothing, which is what every other SDK does. Only real booleans are taken: ``1`` or ``"yes"``
+    would be a guess at a wire form.
+    """
+    if type(value) is not bool:
+        raise ValidationError(field, "must be True or False", code="invalid_flag")
+    return "true" if value else None
+
+
+def at_least_one(fields: Sequence[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Of alternative fields (e.g. ``settle_no`` / ``out_settle_no``), the given ones; at least one."""
+    given = [(name, value) for name, value in fields if value is not None]
+    if not given:
+        names = " / ".join(name for name, _ in fields)
+        raise ValidationError(names, "at least one must be given", code="missing_field")
+    return given
 
 
 def exactly_one(fields: Sequence[tuple[str, object]]) -> tuple[str, object]:

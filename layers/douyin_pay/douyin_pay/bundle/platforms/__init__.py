@@ -32,6 +32,13 @@ def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
     return ADAPTERS[protocol_of(item.get("protocol"))].stored_pay_params(item)
 
 
+def pay_window(item: Mapping[str, Any], *, default: int) -> int:
+    """Seconds after ``created_at`` the order ``item`` stays payable, as its platform counts them
+    (``default`` when it has no ``valid_time``): what local expiry and the reconcile give-up age
+    count from, so neither gives up on an order that can still be paid."""
+    return ADAPTERS[protocol_of(item.get("protocol"))].pay_window(int(item.get("valid_time", default)))
+
+
 class Platforms:
     """The adapters of one execution environment, each built on first use."""
 

@@ -323,6 +323,11 @@ class Platform(Protocol):
         """The pay parameters a read can show from the item alone, without a secret (None: none)."""
         ...
 
+    @staticmethod
+    def pay_window(valid_time: int) -> int:
+        """Seconds an order created with ``valid_time`` stays payable, as the platform counts them."""
+        ...
+
     def order_pusher(self) -> OrderPusher | None:
         """The protocol's order sync (None: the platform syncs its orders itself)."""
         ...

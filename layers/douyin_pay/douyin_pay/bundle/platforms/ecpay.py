@@ -282,6 +282,14 @@ class EcpayPlatform:
             return {"order_id": item["order_id"], "order_token": item["order_token"]}
         return None
 
+    @staticmethod
+    def pay_window(valid_time: int) -> int:
+        """Under 300 s is raised to 300 s (ecpay-spec §3.1, DOC-HG): an order sent with 180 is
+        still payable at 200 s."""
+        from ...ecpay.validation import effective_valid_time
+
+        return effective_valid_time(valid_time)
+
     def order_pusher(self) -> EcpayOrderSync | None:
         from .ecpay_sync import EcpayOrderSync
 

@@ -363,6 +363,10 @@ class TradePlatform:
         return None
 
     @staticmethod
+    def pay_window(valid_time: int) -> int:
+        return valid_time  # payExpireSeconds has no documented minimum (trade-spec §4): nothing is raised
+
+    @staticmethod
     def order_pusher() -> None:
         return None  # the platform syncs trade orders itself ("平台自动同步", trade-spec §1.3)
 
