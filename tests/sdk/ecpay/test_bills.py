@@ -134,7 +134,7 @@ class TestOldBillQuery:
             (("2021-06-03", "20210603", SELLER, "payment"), "start_date"),
             (("20210631", "20210701", SELLER, "payment"), "start_date"),
             (("20210604", "20210603", SELLER, "payment"), "end_date"),
-            (("20210603", "20210603", "x y", "payment"), "seller"),
+            (("20210603", "20210603", " " + SELLER, "payment"), "seller"),  # padded: signed ambiguously
             (("20210603", "20210603", SELLER, "withdraw"), "bill_type"),
         ],
     )

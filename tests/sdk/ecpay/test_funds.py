@@ -101,7 +101,7 @@ class TestQueryMerchantBalance:
         ("args", "field"),
         [
             ((MERCHANT, "bank"), "channel_type"),
-            (("not a uid!", "hz"), "merchant_uid"),
+            (("m" * 33, "hz"), "merchant_uid"),  # the platform states 32 characters at most
             ((MERCHANT, None), "channel_type"),
         ],
     )

@@ -212,7 +212,9 @@ class EcpayClient(SessionOwner):
     def query_merchant_balance(self, merchant_uid: str, channel_type: str) -> MerchantBalance:
         """可提现余额查询 of ``merchant_uid`` on ``channel_type`` (alipay / wx / hz / yeepay / yzt)."""
         fields = funds.balance_fields(merchant_uid, channel_type)
-        return self._call_saas("query_merchant_balance", fields, MerchantBalance.from_response, query=True)
+        return self._call(
+            "query_merchant_balance", fields, MerchantBalance.from_response, query=True, prefix=funds.SAAS_PREFIX
+        )
 
     def merchant_withdraw(
         self,
@@ -229,12 +231,16 @@ class EcpayClient(SessionOwner):
         fields = funds.withdraw_fields(
             merchant_uid, channel_type, withdraw_amount, out_order_id, callback=callback, cp_extra=cp_extra
         )
-        return self._call_saas("merchant_withdraw", fields, WithdrawResult.from_response, query=False)
+        return self._call(
+            "merchant_withdraw", fields, WithdrawResult.from_response, query=False, prefix=funds.SAAS_PREFIX
+        )
 
     def query_withdraw_order(self, merchant_uid: str, channel_type: str, out_order_id: str) -> WithdrawOrderResult:
         """提现结果查询 (SUCCESS / FAIL / PROCESSING / REEXCHANGE)."""
         fields = funds.withdraw_query_fields(merchant_uid, channel_type, out_order_id)
-        return self._call_saas("query_withdraw_order", fields, WithdrawOrderResult.from_response, query=True)
+        return self._call(
+            "query_withdraw_order", fields, WithdrawOrderResult.from_response, query=True, prefix=funds.SAAS_PREFIX
+        )
 
     # -- bills (ecpay-spec §3.10; shapes, sources and assumptions in bills.py) --------------------
 
@@ -279,26 +285,6 @@ class EcpayClient(SessionOwner):
             query["thirdparty_id"] = self.thirdparty_id
         query["sign"] = request_sign(query, self._salt)
         return query
-
-    def _call_saas[T](
-        self, endpoint: str, fields: Mapping[str, object], parse: Callable[[Mapping[str, Any]], T], *, query: bool
-    ) -> T:
-        # _call / _post are bound to the /v1/ prefix; these endpoints sit under /saas/ and are
-        # otherwise sent, retried and read the same way.
-        data = json.dumps(self.build_body(fields), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        url = self.base_url + funds.SAAS_PREFIX + endpoint
-
-        def attempt() -> T:
-            status, payload = post_json_object(self._session, url, data, self.timeout, endpoint)
-            err_no = payload.get("err_no")
-            if isinstance(err_no, bool) or not isinstance(err_no, int):
-                raise PlatformTransportError(f"{endpoint}: response has no err_no", http_status=status)
-            if err_no != 0:
-                tips = payload.get("err_tips")
-                raise PlatformError(err_no, tips if isinstance(tips, str) else "", http_status=status)
-            return parse(payload)
-
-        return self._retrying(attempt, query=query)
 
     def _get_bill(self, path: str, query: Mapping[str, str], what: str) -> bills.BillFile:
         url = self.base_url + path
@@ -354,21 +340,13 @@ class EcpayClient(SessionOwner):
         parse: Callable[[Mapping[str, Any]], T],
         *,
         query: bool,
+        prefix: str = API_PREFIX,
     ) -> T:
         data = json.dumps(self.build_body(fields), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        attempts = self.retry.query_attempts if query else self.retry.mutation_attempts
-        for attempt in range(attempts):
-            try:
-                return parse(self._post(endpoint, data))
-            except PlatformError as exc:
-                if not exc.retryable or attempt + 1 >= attempts:
-                    raise
-            self._sleep(self.retry.delay(attempt))
-        raise AssertionError("unreachable: the loop returns or raises")
+        return self._retrying(lambda: parse(self._post(prefix + endpoint, endpoint, data)), query=query)
 
-    def _post(self, endpoint: str, data: bytes) -> Mapping[str, Any]:
-        url = self.base_url + API_PREFIX + endpoint
-        status, payload = post_json_object(self._session, url, data, self.timeout, endpoint)
+    def _post(self, path: str, endpoint: str, data: bytes) -> Mapping[str, Any]:
+        status, payload = post_json_object(self._session, self.base_url + path, data, self.timeout, endpoint)
         err_no = payload.get("err_no")
         if isinstance(err_no, bool) or not isinstance(err_no, int):
             raise PlatformTransportError(f"{endpoint}: response has no err_no", http_status=status)
