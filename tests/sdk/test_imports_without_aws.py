@@ -76,8 +76,8 @@ for name in [*walked, "douyin_pay.errors", "douyin_pay._fields"]:
 for name in douyin_pay.__all__:
     getattr(douyin_pay, name)  # the lazily loaded client names too
 
-client = douyin_pay.EcpayClient("tt-probe-app", "probe-salt")
-assert client.base_url == douyin_pay.PRODUCTION_BASE_URL, client.base_url
+client = douyin_pay.EcpayClient("tt-probe-app", "probe-salt", base_url=douyin_pay.SANDBOX_BASE_URL)
+assert client.base_url == "https://open-sandbox.douyin.com", client.base_url
 
 # The SDK did not even try to import them: one that tried and fell back would behave differently
 # in Lambda (where boto3 is present) than on a laptop.

@@ -492,7 +492,9 @@ class TestTransportSettings:
                 seen.update(kwargs, url=url)
                 raise requests.ConnectionError("offline")
 
-        client = EcpayClient(APP_ID, SALT, session=RecordingSession(), retry=RetryPolicy(query_attempts=1))
+        client = EcpayClient(
+            APP_ID, SALT, base_url=PRODUCTION_BASE_URL, session=RecordingSession(), retry=RetryPolicy(query_attempts=1)
+        )
         with pytest.raises(PlatformTransportError):
             client.query_order("o1")
         assert seen["url"] == "https://developer.toutiao.com/api/apps/ecpay/v1/query_order"
@@ -515,8 +517,13 @@ class TestTransportSettings:
     @pytest.mark.parametrize(("app_id", "salt"), [("", SALT), (APP_ID, ""), ("x" * 65, SALT)])
     def test_configuration_is_checked(self, app_id, salt):
         with pytest.raises(ConfigurationError) as info:
-            EcpayClient(app_id, salt)
+            EcpayClient(app_id, salt, base_url=SANDBOX_BASE_URL)
         assert SALT not in str(info.value)
+
+    def test_the_host_is_a_choice_never_a_silent_default(self):
+        with pytest.raises(TypeError, match="base_url"):
+            EcpayClient(APP_ID, SALT)  # type: ignore[call-arg]
+        assert "open-sandbox" in repr(EcpayClient(APP_ID, SALT, base_url=SANDBOX_BASE_URL))
 
 
 GOOD_ORDER = {"out_order_no": "o1", "total_amount": 100, "subject": "s", "body": "b", "valid_time": 900}

@@ -50,6 +50,9 @@ class EcpayClient(SessionOwner):
 
     ``app_id`` and ``salt`` come from the Douyin console; in service-provider mode pass
     ``thirdparty_id`` and the provider's secret as ``salt``. ``thirdparty_id`` is sent, never signed.
+    ``base_url`` has no default on purpose: :data:`SANDBOX_BASE_URL` or :data:`PRODUCTION_BASE_URL`
+    (or a simulator on loopback) is a choice to make and see, since the sandbox and production keep
+    different SALTs and a silent default sent sandbox tests to real money.
     """
 
     def __init__(
@@ -57,8 +60,8 @@ class EcpayClient(SessionOwner):
         app_id: str,
         salt: str,
         *,
+        base_url: str,
         thirdparty_id: str | None = None,
-        base_url: str = PRODUCTION_BASE_URL,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
