@@ -431,6 +431,10 @@ def test_http_api_stage_logs_and_throttles(cfn):
     assert props["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["PaymentsApiAccessLogGroup", "Arn"]}
     json.loads(props["AccessLogSettings"]["Format"].replace("$context", "context"))
     assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] <= 30
+    # The access log is the audit trail of who called the API: `sam delete` must not take it.
+    group = cfn["Resources"]["PaymentsApiAccessLogGroup"]
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["UpdateReplacePolicy"] == "Retain"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -775,6 +779,50 @@ def test_alarms(cfn):
     for fn in FUNCTIONS:
         props = by_metric[("AWS/Lambda", "Errors", json.dumps({"FunctionName": {"Ref": fn}}))]
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1), fn
+    # Handled failures answer 5xx without a Lambda error: the answers themselves are alarmed.
+    handled = [
+        ("AWS/Lambda", "Url5xxCount", {"FunctionName": {"Ref": "CallbackFunction"}}),
+        ("AWS/ApiGateway", "5xx", {"ApiId": {"Ref": "PaymentsApi"}, "Stage": "$default"}),
+        ("DouyinPay", "RequestFailed", {"service": "douyin-pay"}),
+        ("DouyinPay", "EventsPublishFailed", {"service": "douyin-pay"}),
+    ]
+    for namespace, name, dims in handled:
+        props = by_metric[(namespace, name, json.dumps(dims, sort_keys=True))]
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1), name
+        assert props["Statistic"] == "Sum", name
+        assert props["Period"] * props["EvaluationPeriods"] <= 300, name
+
+
+FAILURE_METRIC = re.compile(r"Fail|Reject|Mismatch")
+
+
+def emitted_metric_names() -> set[str]:
+    """The literal metric names the code emits (``add_metric(name="...")``, either arm of a
+    conditional); names built from an outcome (f-strings) are left out."""
+    names = set()
+    for path in [*(ROOT / "functions").rglob("*.py"), *(ROOT / "layers/douyin_pay/douyin_pay").rglob("*.py")]:
+        for call in re.findall(r"add_metric\(\s*name=(.*?),\s*unit=", path.read_text(encoding="utf-8"), re.S):
+            names |= set(re.findall(r'(?<![{\w])"([A-Za-z][A-Za-z0-9_]*)"', call))
+    return names
+
+
+def unalarmed_failure_metrics(cfn: dict[str, Any], emitted: set[str]) -> set[str]:
+    alarmed = {
+        a["Properties"]["MetricName"]
+        for a in resources_of(cfn, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == "DouyinPay"
+    }
+    return {name for name in emitted if FAILURE_METRIC.search(name)} - alarmed
+
+
+def test_every_failure_metric_the_code_emits_is_alarmed(cfn):
+    emitted = emitted_metric_names()
+    assert {"RequestFailed", "EventsPublishFailed", "CallbackSignatureRejected"} <= emitted  # the scan sees them
+    assert unalarmed_failure_metrics(cfn, emitted) == set()
+
+
+def test_checker_failure_metrics_catch_a_new_one(cfn):
+    assert "RefundCallbackFailed" in unalarmed_failure_metrics(cfn, emitted_metric_names() | {"RefundCallbackFailed"})
 
 
 def test_outputs(sam):
