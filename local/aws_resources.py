@@ -150,6 +150,18 @@ def subscribe(events: Any, bus: str, rule_id: str, target_arn: str) -> None:
     events.put_targets(Rule=rule_id, EventBusName=bus, Targets=[{"Id": rule_id, "Arn": target_arn}])
 
 
+def sqs_batch_size(function: str, template: dict[str, Any] | None = None) -> int:
+    """The batch size of ``function``'s SQS event source: an explicit AWS::Lambda::EventSourceMapping
+    (the template writes them out to scope the poller's permissions) or a SAM SQS event."""
+    template = template or load_template()
+    for res in template["Resources"].values():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::Lambda::EventSourceMapping" and props.get("FunctionName") == {"Ref": function}:
+            return int(props.get("BatchSize", 10))
+    events = (resource(function, template)["Properties"].get("Events") or {}).values()
+    return next(int(e["Properties"].get("BatchSize", 10)) for e in events if e["Type"] == "SQS")
+
+
 FUNCTIONS = {
     "CreatePaymentFunction": "create_payment",
     "CreateRefundFunction": "create_refund",

@@ -28,7 +28,15 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws_resources import FUNCTIONS, Resources, function_environment, load_template, provision, resource
+from .aws_resources import (
+    FUNCTIONS,
+    Resources,
+    function_environment,
+    load_template,
+    provision,
+    resource,
+    sqs_batch_size,
+)
 from .douyin_sim import DouyinSimulator, SimulatorConfig
 from .events import schedule_event, sqs_event
 from .functions import Functions, load_handler
@@ -291,8 +299,7 @@ class LocalStack:
         sqs = self._clients[f"poller-{queue_id}"] = self.session.client("sqs")  # its own connection pool
         queue = resource(queue_id)["Properties"]
         visibility = max(1, math.ceil(int(queue["VisibilityTimeout"]) / self.config.speed))
-        events = (load_template()["Resources"][function]["Properties"]["Events"]).values()
-        batch_size = next(e["Properties"].get("BatchSize", 10) for e in events if e["Type"] == "SQS")
+        batch_size = sqs_batch_size(function)
         while not self._stop.is_set():
             got = sqs.receive_message(
                 QueueUrl=url,

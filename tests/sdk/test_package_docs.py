@@ -42,8 +42,9 @@ def test_sdk_needs_requests_and_cryptography_and_the_bundle_the_aws_extra():
 
 def test_the_layer_pins_cryptography_at_the_projects_constraint():
     # The layer is built for arm64 from requirements.txt; the dev venv from constraints.txt. One version.
+    # Lines are "name==version \\" with the wheel's --hash on the next (pip's hash-checking mode).
     pins = dict(
-        line.split("==", 1)
+        re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", line).groups()
         for line in (LAYER / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if "==" in line and not line.startswith("#")
     )
