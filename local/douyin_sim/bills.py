@@ -19,7 +19,13 @@ and dates are Beijing days [I: the doc shows neither]. The records of a day are:
 ``/api/apps/bills`` (``merchant_id``, ``bill_date`` a day or a month ``yyyyMM``, ``bill_type``)
 answers the same table [I: its format is undocumented]; of its types only payment / settle /
 refund are simulated, the others (return, withdraw, rebate, annual_rebate) are refused with 1.
-``/api/apps/fund/bills`` is not simulated (404).
+
+``/api/apps/fund/bills`` (``merchant_id``, ``bill_date`` a day, ``account_type``, ``payment_type``,
+``trade_type``: only ``ALL`` is documented for the last three, SKIT, so anything else is refused
+with 1) answers the merchant's fund flow of that day [I: the format is undocumented, and the SDK
+returns the file unparsed]: what reached its withdrawable balance and what left it — a succeeded
+settlement's share (收入), a refund taken after settlement (支出), a withdrawal (支出) — as
+``FUND_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from urllib.parse import parse_qsl
 
 from .api import ERR_APP_ID, ERR_SIGN, ERR_THIRDPARTY
 from .config import ConfigHolder
+from .funds import Funds
 from .platform import _CST, Platform, format_time
 from .signatures import request_sign_matches
 
@@ -55,6 +62,8 @@ COLUMNS = {
     ),
 }
 NEWER_TYPES = ("payment", "settle", "refund", "return", "withdraw", "rebate", "annual_rebate")
+FUND_COLUMNS = ("序号", "时间", "商户号", "渠道", "交易类型", "收支类型", "金额", "单号")
+FUND_FILTERS = ("account_type", "payment_type", "trade_type")
 
 Answer = tuple[int, bytes, str]
 
@@ -83,14 +92,17 @@ def _date(query: dict[str, str], field: str, *, month: bool = False) -> str:
 
 
 class BillApi:
-    def __init__(self, config: ConfigHolder, platform: Platform) -> None:
+    def __init__(self, config: ConfigHolder, platform: Platform, funds: Funds) -> None:
         self._config = config
         self._platform = platform
+        self._funds = funds
 
     def handle(self, endpoint: str, query_string: str) -> Answer:
         """The answer of ``GET`` ``endpoint``: (HTTP status, body, content type)."""
         try:
             query = self._authenticated(query_string)
+            if endpoint == "fund_bills":
+                return 200, self._fund_bill(query), "text/csv; charset=utf-8"
             if endpoint == "bill":
                 start, end = _date(query, "start_date"), _date(query, "end_date")
                 if end < start:
@@ -130,6 +142,24 @@ class BillApi:
         if not sign or not request_sign_matches(query, cfg.salt, sign):
             raise _Refused(ERR_SIGN, "签名校验异常,请使用正确的签名")
         return query
+
+    def _fund_bill(self, query: dict[str, str]) -> bytes:
+        day = _date(query, "bill_date")
+        for name in FUND_FILTERS:
+            if query.get(name) != "ALL":
+                raise _Refused(ERR_BILL_PARAM, f"{name} must be ALL (the only documented value)")
+        merchant = query.get("merchant_id", "")
+        with self._platform.transaction():
+            if merchant not in self._funds.merchants():
+                raise _Refused(ERR_BILL_PARAM, f"unknown merchant {merchant}")
+            flows = sorted(self._funds.flows(merchant), key=lambda f: f[0])
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(FUND_COLUMNS)
+        rows = (f for f in flows if _day(f[0]) == day)
+        for seq, (at, channel, kind, direction, amount, ref) in enumerate(rows, start=1):
+            writer.writerow([seq, format_time(at), merchant, channel, kind, direction, amount, ref])
+        return out.getvalue().encode("utf-8")
 
     def _table(self, bill_type: str, days: Callable[[str], bool]) -> bytes:
         with self._platform.transaction():

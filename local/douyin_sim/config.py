@@ -48,6 +48,7 @@ DEFAULT_RATE_LIMITS: dict[str, int | None] = {
     "query_withdraw_order": None,
     "bill": None,
     "bills": None,
+    "fund_bills": None,
 }
 
 # Every endpoint the rate limiter and the fault injector know; the ecpay v1 ones (served under
@@ -56,8 +57,9 @@ ENDPOINTS = tuple(DEFAULT_RATE_LIMITS)
 ORDER_SYNC_ENDPOINTS = ("token", "order_push")
 # Signed like ecpay v1 but served under /api/apps/ecpay/saas/ (ecpay-spec §3.12).
 SAAS_ENDPOINTS = ("query_merchant_balance", "merchant_withdraw", "query_withdraw_order")
-# GET /api/apps/bill ("bill") and GET /api/apps/bills ("bills"), query strings signed (§3.10).
-BILL_ENDPOINTS = ("bill", "bills")
+# GET /api/apps/bill ("bill"), /api/apps/bills ("bills") and /api/apps/fund/bills ("fund_bills"),
+# query strings signed (§3.10).
+BILL_ENDPOINTS = ("bill", "bills", "fund_bills")
 ECPAY_ENDPOINTS = tuple(e for e in ENDPOINTS if e not in (*ORDER_SYNC_ENDPOINTS, *SAAS_ENDPOINTS, *BILL_ENDPOINTS))
 
 # Delay between the event (payment, refund completion, settlement completion) and the first

@@ -32,7 +32,7 @@ order_id, out_order_id, ch_order_id}``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,8 @@ ERR_MERCHANT = 4000  # §3.12 query_merchant_status: merchant id does not belong
 CHANNELS = ("alipay", "wx", "hz", "yeepay", "yzt")
 CHANNEL_OF_WAY = {1: "wx", 2: "alipay", 3: "hz", 10: "hz"}
 _HOLDING = ("PROCESSING", "SUCCESS")  # a withdrawal or refund that holds its money
+INCOME, EXPENSE = "收入", "支出"
+Flow = tuple[float, str, str, str, int, str]  # time, channel, kind, income or expense, fen, reference
 
 
 @dataclass
@@ -166,11 +168,11 @@ class Funds:
         channel = v.text(body, "channel_type", required=True)
         if channel not in CHANNELS:
             raise v.param_error("channel_type", f"one of {list(CHANNELS)}")
-        if merchant not in self._merchants():
+        if merchant not in self.merchants():
             raise Refusal(ERR_MERCHANT, f"商户号和APPID不对应 merchant_uid {merchant} does not belong to this app")
         return merchant, channel
 
-    def _merchants(self) -> set[str]:
+    def merchants(self) -> set[str]:
         p = self._platform
         known = {p._config.get().seller_uid} | {o.seller_uid for o in p.orders.values() if o.seller_uid}
         return known | {payee.merchant_uid for s in p.settlements.values() for payee in s.payees}
@@ -182,34 +184,49 @@ class Funds:
         return sum(self._platform.in_transit(o) for o in self._orders_on(channel).values() if o.seller_uid == merchant)
 
     def _withdrawable(self, merchant: str, channel: str) -> int:
+        return sum(
+            amount if direction == INCOME else -amount
+            for _, on, _, direction, amount, _ in self.flows(merchant)
+            if on == channel
+        )
+
+    def flows(self, merchant: str) -> list[Flow]:
+        """Every movement of ``merchant``'s withdrawable money: (time, channel, kind, income or
+        expense, fen, reference). The balance and the fund bill are both read from it."""
         p = self._platform
-        orders = self._orders_on(channel)
-        total = 0
-        settled = [s for s in p.settlements.values() if s.out_order_no in orders and s.status == "SUCCESS"]
+        channel_of = {no: CHANNEL_OF_WAY.get(o.way, "") for no, o in p.orders.items()}
+        settled = [s for s in p.settlements.values() if s.status == "SUCCESS"]
+        out = [
+            *self._settlement_flows(merchant, settled, channel_of),
+            *self._return_flows(merchant, settled, channel_of),
+        ]
+        for r in p.refunds.values():
+            if r.all_settle and r.status in _HOLDING and p.orders[r.out_order_no].seller_uid == merchant:
+                out.append(
+                    (r.created_at, channel_of[r.out_order_no], "退款", EXPENSE, r.refund_amount, r.out_refund_no)
+                )
+        for w in self.withdrawals.values():
+            if w.merchant_uid == merchant and w.status in _HOLDING:
+                out.append((w.created_at, w.channel_type, "提现", EXPENSE, w.amount, w.out_order_id))
+        return out
+
+    def _settlement_flows(self, merchant: str, settled: list[Any], channel_of: dict[str, str]) -> Iterator[Flow]:
         for s in settled:
-            if orders[s.out_order_no].seller_uid == merchant:
-                total += s.seller_amount
-            total += sum(payee.amount for payee in s.payees if payee.merchant_uid == merchant)
+            at, on = s.settled_at or s.created_at, channel_of[s.out_order_no]
+            if self._platform.orders[s.out_order_no].seller_uid == merchant:
+                yield (at, on, "分账", INCOME, s.seller_amount, s.out_settle_no)
+            for payee in s.payees:
+                if payee.merchant_uid == merchant:
+                    yield (at, on, "分账", INCOME, payee.amount, s.out_settle_no)
+
+    def _return_flows(self, merchant: str, settled: list[Any], channel_of: dict[str, str]) -> Iterator[Flow]:
         by_settle_no = {s.settle_no: s for s in settled}
-        for r in p.returns.values():
+        for r in self._platform.returns.values():
             s = by_settle_no.get(r.settle_no)
             if s is None or r.status != "SUCCESS":
                 continue
+            at, on = r.finish_time or r.created_at, channel_of[s.out_order_no]
             if r.merchant_uid == merchant:
-                total -= r.return_amount
-            if orders[s.out_order_no].seller_uid == merchant:
-                total += r.return_amount
-        total -= sum(
-            r.refund_amount
-            for r in p.refunds.values()
-            if r.all_settle
-            and r.status in _HOLDING
-            and r.out_order_no in orders
-            and orders[r.out_order_no].seller_uid == merchant
-        )
-        total -= sum(
-            w.amount
-            for w in self.withdrawals.values()
-            if (w.merchant_uid, w.channel_type) == (merchant, channel) and w.status in _HOLDING
-        )
-        return total
+                yield (at, on, "分账回退", EXPENSE, r.return_amount, r.out_return_no)
+            if self._platform.orders[s.out_order_no].seller_uid == merchant:
+                yield (at, on, "分账回退", INCOME, r.return_amount, r.out_return_no)

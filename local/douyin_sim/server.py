@@ -4,7 +4,8 @@ loopback only.
 ``POST /api/apps/ecpay/v1/<endpoint>`` passes through fault injection, then the rate limiter,
 then the ecpay pipeline (api.py); so does ``POST /api/apps/ecpay/saas/<endpoint>`` (the merchant's
 balance and withdrawals, funds.py). ``GET /api/apps/bill`` ("bill") and ``GET /api/apps/bills``
-("bills") pass through the same two, then bills.py. ``POST /api/apps/v2/token`` (endpoint "token") and
+("bills") and ``GET /api/apps/fund/bills`` ("fund_bills") pass through the same two, then
+bills.py. ``POST /api/apps/v2/token`` (endpoint "token") and
 ``POST /api/apps/order/v2/push`` ("order_push") pass through the same two, then order_sync.py.
 Any other method on one of these paths is 405, an unknown path 404 (Go's plain-text "404 page not
 found", since the platform is a Go service).
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 ECPAY_PREFIX = "/api/apps/ecpay/v1/"
 SAAS_PREFIX = "/api/apps/ecpay/saas/"
-BILL_PATHS = {"/api/apps/bill": "bill", "/api/apps/bills": "bills"}
+BILL_PATHS = {"/api/apps/bill": "bill", "/api/apps/bills": "bills", "/api/apps/fund/bills": "fund_bills"}
 ORDER_SYNC_PATHS = {"/api/apps/v2/token": "token", "/api/apps/order/v2/push": "order_push"}
 MAX_BODY = 1 << 20
 

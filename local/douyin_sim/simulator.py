@@ -40,7 +40,7 @@ class DouyinSimulator:
         self.funds = Funds(self.platform)
         saas = {name: getattr(self.funds, name) for name in SAAS_ENDPOINTS}
         self.api = EcpayApi(self._config, self.platform, saas)
-        self.bills = BillApi(self._config, self.platform)
+        self.bills = BillApi(self._config, self.platform, self.funds)
         self.limiter = RateLimiter(self._config)
         self.faults = FaultInjector()
         self._server: SimHTTPServer | None = None

@@ -120,3 +120,37 @@ class TestNewerBills:
         with pytest.raises(PlatformError) as caught:
             sdk.download_bills(SELLER, DAY, "withdraw")
         assert caught.value.err_no == 1
+
+
+class TestFundBill:
+    """GET /api/apps/fund/bills: the merchant's fund flow of a day, from the same ledger as its
+    balance (a settlement's share in, a refund after settlement out)."""
+
+    def rows(self, content: bytes) -> list[list[str]]:
+        return [line.split(",") for line in content.decode("utf-8").splitlines()]
+
+    def test_the_days_flows_add_up_to_the_withdrawable_balance(self, bills):
+        _, client, sdk = bills
+        found = sdk.download_fund_bills(SELLER, DAY)
+        header, *rows = self.rows(found.content)
+        assert header[:2] == ["序号", "时间"]
+        flows = {(r[4], r[5], int(r[6]), r[7]) for r in rows}
+        assert flows == {("分账", "收入", 10000 - FEE_10000, "S1"), ("退款", "支出", 1000, "R1")}
+        balance = sdk.query_merchant_balance(SELLER, "hz")
+        assert balance.withdrawable_balance == 10000 - FEE_10000 - 1000
+
+    def test_another_day_is_empty_and_a_filter_other_than_all_is_refused(self, bills):
+        _, _, sdk = bills
+        assert self.rows(sdk.download_fund_bills(SELLER, "20250616").content)[1:] == []
+        with pytest.raises(PlatformError) as caught:
+            sdk.download_fund_bills(SELLER, DAY, trade_type="SETTLE")
+        assert caught.value.err_no == 1
+
+    def test_its_query_values_are_signed(self, bills):
+        _, client, _ = bills
+        query = {"merchant_id": SELLER, "bill_date": DAY, "app_id": APP_ID}
+        query |= {"account_type": "ALL", "payment_type": "ALL", "trade_type": "ALL"}
+        assert (
+            get(client, "/api/apps/fund/bills", {**query, "sign": hashlib.md5(SALT.encode()).hexdigest()})["err_no"]
+            == 2008
+        )
