@@ -6,8 +6,8 @@ single ``TransactWriteItems``: each verified payment notice goes through ``@idem
 ``expiration`` TTL), keyed on the notice's dedupe key, and the decorated function makes a separate
 conditional ``UpdateItem`` that moves the order to PAID.
 
-Expected cost, per the Powertools docs and source (aws-notes.md §1.1), and what the bench measures
-rather than assumes: a new notice is PutItem (INPROGRESS) + our UpdateItem + UpdateItem
+Expected cost, per the Powertools idempotency docs (docs.powertools.aws.dev, utilities/idempotency)
+and its source, and what the bench measures rather than assumes: a new notice is PutItem (INPROGRESS) + our UpdateItem + UpdateItem
 (COMPLETED) = 3 calls; a replay is 1 failed conditional PutItem (the stored record comes back with
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD``). A duplicate that arrives while the first is still
 in flight gets ``IdempotencyAlreadyInProgressError``; a Function URL would answer it with a 5xx and

@@ -295,7 +295,7 @@ class TestQuery:
 
 
 class TestAwsCallBudget:
-    """architecture.md "Performance budget", counted with a botocore hook on the handlers' clients."""
+    """The README's Performance table, counted with a botocore hook on the handlers' clients."""
 
     def test_create_payment(self, bundle):
         bundle.create_payment(ORDER)  # warm: the secret is fetched once per environment, not counted here

@@ -130,7 +130,7 @@ class TestFundBill:
         return [line.split(",") for line in content.decode("utf-8").splitlines()]
 
     def test_the_days_flows_add_up_to_the_withdrawable_balance(self, bills):
-        _, client, sdk = bills
+        _, _, sdk = bills
         found = sdk.download_fund_bills(SELLER, DAY)
         header, *rows = self.rows(found.content)
         assert header[:2] == ["序号", "时间"]

@@ -1,6 +1,6 @@
 """When to ask the platform again: the reconcile backoff schedule per kind of object.
 
-The backoff schedule, written down (architecture.md "Reconcile"):
+The backoff schedule, written down:
 
 * an **order** is checked 1, 2, 5, 10 and then every 15 minutes after it was created, until the
   platform reports it paid or timed out; past its pay window (``valid_time`` as the platform counts

@@ -1,4 +1,4 @@
-"""Monotonic state machines for orders, refunds and settlements (architecture.md "State").
+"""Monotonic state machines for orders, refunds and settlements.
 
 Each object moves forward only: SUBMITTING → in-flight → terminal. ``SUBMITTING`` is ours, not the
 platform's: the record is claimed before the platform is called, so a crash between the platform

@@ -1,4 +1,4 @@
-"""Creating payments, refunds and settlements (architecture.md "Flows").
+"""Creating payments, refunds and settlements.
 
 Each follows one pattern:
 
