@@ -7,11 +7,12 @@ single ``TransactWriteItems``: each verified payment notice goes through ``@idem
 conditional ``UpdateItem`` that moves the order to PAID.
 
 Expected cost, per the Powertools idempotency docs (docs.powertools.aws.dev, utilities/idempotency)
-and its source, and what the bench measures rather than assumes: a new notice is PutItem (INPROGRESS) + our UpdateItem + UpdateItem
-(COMPLETED) = 3 calls; a replay is 1 failed conditional PutItem (the stored record comes back with
-``ReturnValuesOnConditionCheckFailure=ALL_OLD``). A duplicate that arrives while the first is still
-in flight gets ``IdempotencyAlreadyInProgressError``; a Function URL would answer it with a 5xx and
-the platform would redeliver later — the bench re-queues it and counts the extra calls.
+and its source, and what the bench measures rather than assumes: a new notice is PutItem
+(INPROGRESS) + our UpdateItem + UpdateItem (COMPLETED) = 3 calls; a replay is 1 failed conditional
+PutItem (the stored record comes back with ``ReturnValuesOnConditionCheckFailure=ALL_OLD``). A
+duplicate that arrives while the first is still in flight gets ``IdempotencyAlreadyInProgressError``;
+a Function URL would answer it with a 5xx and the platform would redeliver later — the bench
+re-queues it and counts the extra calls.
 
 Each :class:`PowertoolsEnvironment` is one Lambda execution environment: its own boto3 client,
 persistence layer, config (with a registered Lambda context) and decorated function.
