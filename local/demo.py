@@ -132,6 +132,41 @@ class Demo:
         self.stack.advance(max(0.0, wait) + 1)
         self.t.say(f"… {wait / 86_400:.1f} days later (the clock is moved on)")
 
+    def replay_first_payment(self) -> tuple[Any, dict, list[dict]]:
+        """The first payment callback of demo-0001 posted again, byte for byte."""
+        [first] = [d for d in self.deliveries("payment", "cp_orderno", "demo-0001") if d.ok][:1]
+        before, events_before = self.get("/payments/demo-0001"), self.events()
+        r = self.http.post(
+            self.stack.callback.url,
+            data=json.dumps(first.body, ensure_ascii=False).encode(),
+            headers={"content-type": "application/json"},
+        )
+        return r, before, events_before
+
+    def duplicate_is_harmless(self) -> None:
+        r, before, events_before = self.replay_first_payment()
+        self.expect(
+            r.status_code == 200 and r.json() == {"err_no": 0, "err_tips": "success"},
+            f"duplicate answered {r.status_code} {r.text}",
+        )
+        self.expect(
+            self.get("/payments/demo-0001") == before and self.events() == events_before,
+            "the duplicate changed something",
+        )
+        self.t.ok("the payment callback sent again → 200 success, nothing changed")
+
+    def stale_replay_is_refused(self) -> None:
+        """Days later the same signed body is outside the timestamp window (48 h): refused."""
+        r, before, events_before = self.replay_first_payment()
+        self.expect(r.status_code == 401, f"a days-old replay answered {r.status_code} {r.text}")
+        self.expect(
+            self.get("/payments/demo-0001") == before and self.events() == events_before,
+            "the stale replay changed something",
+        )
+        self.t.ok(
+            "the same payment callback replayed days later → 401 (its timestamp is outside 48 h), nothing changed"
+        )
+
     def expect(self, condition: bool, message: str) -> None:
         if not condition:
             raise Failed(message)
@@ -175,6 +210,7 @@ class Demo:
         t.ok(f"payment callback verified and applied → PAID (way {paid['way']})")
         self.heard(("Payment Created", "demo-0001"), ("Payment Paid", "demo-0001"))
         self.synced("demo-0001", 0, 1)
+        self.duplicate_is_harmless()
 
         self.refund_fulfil_settle()
 
@@ -214,22 +250,7 @@ class Demo:
         self.synced("demo-0002", 0, 1)
         self.synced("demo-0003", 0)
 
-        [first] = [d for d in self.deliveries("payment", "cp_orderno", "demo-0001") if d.ok][:1]
-        before, events_before = self.get("/payments/demo-0001"), self.events()
-        r = self.http.post(
-            self.stack.callback.url,
-            data=json.dumps(first.body, ensure_ascii=False).encode(),
-            headers={"content-type": "application/json"},
-        )
-        self.expect(
-            r.status_code == 200 and r.json() == {"err_no": 0, "err_tips": "success"},
-            f"duplicate answered {r.status_code} {r.text}",
-        )
-        self.expect(
-            self.get("/payments/demo-0001") == before and self.events() == events_before,
-            "the duplicate changed something",
-        )
-        t.ok("the first payment callback sent again → 200 success, nothing changed")
+        self.stale_replay_is_refused()
         fetches = self.stack.sim.state()["access_tokens"]["fetches"]
         t.ok(f"order sync fetched the access_token {fetches}× for its pushes: once per lifetime, shared by the table")
         self.heard_once_each()

@@ -379,6 +379,14 @@ class TestSettlement:
         assert done["status"] == "SUCCEEDED"
         assert done["settle_no"]
 
+    def test_an_empty_payee_list_names_none_as_on_ecpay(self, trade_bundle):
+        pay(trade_bundle, create(trade_bundle))
+        body = {"out_settle_no": "TS-2", "settle_desc": "结算", "settle_params": []}
+        status, settlement = trade_bundle.settle("T-1", body)
+        assert status == 201, settlement
+        assert "settle_params" not in settlement
+        assert trade_bundle.settle("T-1", body)[0] == 200  # the same request again
+
 
 class TestClientToken:
     def test_concurrent_cold_functions_fetch_one_token(self, trade_bundle):

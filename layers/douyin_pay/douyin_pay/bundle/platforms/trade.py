@@ -299,6 +299,10 @@ class TradePlatform:
         from ...trade.request_fields import settle_fields
 
         raw = request_fields(body, SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
+        if raw.get("settle_params") == []:
+            # The API's contract for both protocols: an empty list names no payee, as leaving it out
+            # does (the trade system's own field takes 1 to 5 entries when present).
+            del raw["settle_params"]
         ref = checked_ref(Kind.SETTLEMENT, raw["out_settle_no"])
         fields = {"out_order_no": out_order_no, **raw, "notify_url": callback_url}
         try:
