@@ -9,9 +9,8 @@ The buyer is played the way the simulators document it:
 * trade (通用交易系统): tt.requestOrder with the order's pay_params, then tt.getOrderPayment with the
   orderId it answered — outcome "pay" with a ``pay_channel`` (1, 2, 10; 20 pays a DIAMOND order),
   or "cancel" (a CANCEL / USER_CANCEL callback; trade-spec §5). The bundle signs pay_params only
-  when asked (a read shows none: the signature ages), so the console asks for them the way the
-  bundle's API says to: the same create request again, which answers the stored order with fresh
-  pay_params.
+  when asked (a read shows none: the signature ages), so the console has the bundle's own trade
+  adapter sign them, as the create answer does.
 
 Expiry is simulated time passing: the clock both platforms and the bundle read moves past the
 order's pay window (the bundle's ``pay_window`` for its protocol, and for a trade order the
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from douyin_pay.bundle.platforms import ADAPTERS, pay_window, protocol_of
+from douyin_pay.bundle.platforms import PaymentProtocol, pay_window, protocol_of
 from douyin_pay.bundle.states import Kind
 from douyin_pay.bundle.store import object_key
 
@@ -140,16 +139,26 @@ class Actions:
         return self._sim_call(lambda: sim.get_order_payment(order_id, outcome, channel))
 
     def _request_order(self, item: Mapping[str, Any]) -> str:
-        status, answer = self.create_order(ADAPTERS[protocol_of(item.get("protocol"))].request_of(Kind.ORDER, item))
-        params = answer.get("pay_params") if isinstance(answer, dict) else None
-        if status not in (200, 201) or not params:
-            raise ActionError(409, f"the API gave no pay_params for the order ({status}): {answer}")
+        """tt.requestOrder with the pay_params the bundle gives the front end for this order."""
+        params = self._pay_params(item)
         opened = self._sim_call(
             lambda: self._stack.trade_sim.request_order(params["data"], params["byteAuthorization"])
         )
         if "orderId" not in opened:
             raise ActionError(409, f"tt.requestOrder refused the order: {opened}")
         return opened["orderId"]
+
+    @staticmethod
+    def _pay_params(item: Mapping[str, Any]) -> dict[str, Any]:
+        """What the bundle's create answer carries as pay_params, signed now by the bundle's own
+        adapter (the stack runs the functions in this process, on this process's settings): a read
+        shows none, because the signature ages (trade-spec §3.3)."""
+        from douyin_pay.bundle import runtime
+
+        params = runtime.platforms(1).get(PaymentProtocol.TRADE).pay_params(item)
+        if not params:
+            raise ActionError(409, f"order {item['out_order_no']!r} is {item.get('status')}: nothing to pay")
+        return params
 
     @staticmethod
     def _sim_call(call: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 // The console page: polls the console's JSON endpoints every second and renders them.
-// Every value from the server is rendered with textContent (never innerHTML): order subjects,
+// Every value from the server is rendered with textContent, never parsed as HTML: order subjects,
 // callback answers and platform replies are data, not markup.
 "use strict";
 
