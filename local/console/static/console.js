@@ -81,14 +81,14 @@ function renderOrders(orders) {
     let row = body.querySelector(`tr[data-ref="${CSS.escape(order.ref)}"]`);
     if (!row) {
       row = el("tr", { "data-ref": order.ref });
-      for (const name of ["ref", "protocol", "status", "amount", "refundable", "created"]) {
+      for (const name of ["ref", "subject", "protocol", "status", "amount", "refundable", "created"]) {
         row.append(el("td", { class: name }));
       }
       row.append(buyerCell(order));
     }
     if (body.children[index] !== row) body.insertBefore(row, body.children[index] || null);
     setCells(row, [
-      order.ref, order.protocol, order.status, money(order.total_amount),
+      order.ref, order.subject || "", order.protocol, order.status, money(order.total_amount),
       money(order.refundable_amount), time(order.created_at),
     ]);
     row.dataset.status = order.status;
