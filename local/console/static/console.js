@@ -45,6 +45,8 @@ async function act(label, path, body) {
 }
 
 const time = (t) => (t == null ? "" : new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19));
+const shortTime = (t) => time(t).slice(5);  // MM-DD hh:mm:ss (UTC), for the tables
+const DETAIL_SHOWN = 110;  // characters of a call's or a callback's detail in the table; all of it on hover
 const money = (fen) => (typeof fen === "number" ? `¥${(fen / 100).toFixed(2)}` : "");
 
 // -- objects --------------------------------------------------------------------------------------
@@ -60,7 +62,7 @@ function buyerCell(order) {
     act(`pay ${order.ref}`, `/api/orders/${ref}/pay`, { channel: Number(channel.value) }));
   const cancel = el("button", { type: "button", class: "cancel", text: "Cancel" });
   cancel.addEventListener("click", () => act(`cancel ${order.ref}`, `/api/orders/${ref}/cancel`));
-  const expire = el("button", { type: "button", class: "expire", text: "Let it expire" });
+  const expire = el("button", { type: "button", class: "expire", text: "Expire", title: "let it expire: move simulated time past its pay window" });
   expire.addEventListener("click", () => act(`expire ${order.ref}`, `/api/orders/${ref}/expire`));
   return el("td", { class: "buyer" }, channel, pay, cancel, expire);
 }
@@ -89,7 +91,7 @@ function renderOrders(orders) {
     if (body.children[index] !== row) body.insertBefore(row, body.children[index] || null);
     setCells(row, [
       order.ref, order.subject || "", order.protocol, order.status, money(order.total_amount),
-      money(order.refundable_amount), time(order.created_at),
+      money(order.refundable_amount), shortTime(order.created_at),
     ]);
     row.dataset.status = order.status;
     const open = order.status === "CREATED";
@@ -121,10 +123,12 @@ function timelineRow(r) {
   const detail = [r.request ? `sent ${r.request}` : "", r.response ? `answer ${r.response}` : "", r.error || ""]
     .filter(Boolean).join("\n");
   const row = el("tr", { class: `${r.source} ${r.event.replace(/ /g, "-")} ${r.ok === false ? "failed" : ""}` });
-  for (const [name, value] of [["time", time(r.sim_time)], ["side", side], ["what", what], ["ref", r.ref || ""],
-    ["attempt", attempt], ["answer", answer], ["detail", detail]]) {
+  for (const [name, value] of [["time", shortTime(r.sim_time)], ["side", side], ["what", what], ["ref", r.ref || ""],
+    ["attempt", attempt], ["answer", answer]]) {
     row.append(el("td", { class: name, text: value }));
   }
+  const shown = detail.length > DETAIL_SHOWN ? `${detail.slice(0, DETAIL_SHOWN)}…` : detail;
+  row.append(el("td", { class: "detail", text: shown, title: detail }));
   return row;
 }
 
