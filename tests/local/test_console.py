@@ -137,6 +137,21 @@ class TestEcpayStack:
         assert sent["ok"] is True
         assert json.loads(sent["response"])["err_no"] == 0
 
+    def test_a_callback_we_did_not_answer_is_shown_failed_then_retried(self, ecpay):
+        create_ecpay(ecpay, "c-retry-1")
+        unreachable = {"https://callback.localhost": "http://127.0.0.1:9"}  # discard port: refused
+        ecpay.sim.configure(deliver_to=unreachable)
+        try:
+            assert post(ecpay, "api/orders/c-retry-1/pay", {"channel": 10}).status_code == 200
+            failed = wait_rows(ecpay, lambda r: r["ref"] == "c-retry-1" and r["source"] == "callback")[-1]
+            assert (failed["event"], failed["attempt"], failed["ok"], failed["http_status"]) == ("sent", 1, False, None)
+            assert failed["error"]
+        finally:
+            ecpay.sim.configure(deliver_to={"https://callback.localhost": ecpay.callback.url})
+        retried = wait_rows(ecpay, lambda r: r["ref"] == "c-retry-1" and r["event"] == "retried" and r["ok"])[0]
+        assert (retried["attempt"], retried["http_status"]) == (2, 200)  # ecpay-spec §6.3: again 15 s later
+        wait_order(ecpay, "c-retry-1", "PAID")
+
     def test_an_ecpay_way_outside_1_2_10_is_refused(self, ecpay):
         create_ecpay(ecpay, "c-way-1")
         r = post(ecpay, "api/orders/c-way-1/pay", {"channel": 3})
