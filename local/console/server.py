@@ -223,6 +223,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(403, {"error": "this console answers only Host 127.0.0.1 or localhost with its port"})
             return
         path = urlsplit(self.path).path
+        if path == "/favicon.ico":  # browsers ask; there is none
+            self._send(204, b"", "image/x-icon")
+            return
         if path in FILES:
             name, content_type = FILES[path]
             self._send(200, (STATIC / name).read_bytes(), content_type)

@@ -115,7 +115,8 @@ function renderSimple(id, rows, amount) {
 // -- timeline -------------------------------------------------------------------------------------
 
 function timelineRow(r) {
-  const answer = r.http_status == null ? (r.source === "callback" && r.event !== "scheduled" ? "no answer" : "")
+  const attempted = r.source === "callback" && ["sent", "retried", "duplicated"].includes(r.event);
+  const answer = r.http_status == null ? (attempted ? "no answer" : "")
     : `HTTP ${r.http_status}${r.err_no != null ? ` err ${r.err_no}` : ""}`;
   const what = r.source === "call" ? r.type : `${r.type || "notice"} callback ${r.event}`;
   const side = r.source === "call" ? `bundle → ${r.protocol}` : `${r.protocol} → bundle`;
