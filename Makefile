@@ -63,6 +63,7 @@ toolchains:
 	@command -v node >/dev/null || { $(call APT_INSTALL,nodejs); }
 	@command -v java >/dev/null && command -v javac >/dev/null || { $(call APT_INSTALL,openjdk-17-jdk-headless); }
 	@command -v go >/dev/null || { $(call APT_INSTALL,golang-go); }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { $(call APT_INSTALL,chromium chromium-driver); }
 
 $(SAM_STAMP): requirements-sam.txt constraints-sam.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }

@@ -67,6 +67,8 @@ class StackConfig:
     order_sync: str = "on"  # the template's OrderSync: push ecpay orders' statuses to the simulator
     settle_after: str = "payment"  # the template's SettleAfter (the simulator applies the same rule)
     settle_cycle_days: int = 7  # the template's SettleCycleDays
+    console: bool = True  # the local console (local/console/): a page on loopback to watch and drive payments
+    console_port: int = 0  # 0: any free port
 
 
 class LocalStack:
@@ -93,6 +95,7 @@ class LocalStack:
         self.merchant_queue_url: str | None = None  # the merchant's subscription to the domain events
         self.webhook: WebhookReceiver | None = None  # the merchant's backend outside AWS
         self.webhook_dlq_url: str | None = None
+        self.console: Any = None  # local.console.Console, when config.console
         self._webhook_value = secrets.token_hex(16)
         self.session: Any = None
         self._clients: dict[str, Any] = {}
@@ -185,10 +188,16 @@ class LocalStack:
             self._spawn(lambda: self._poll_queue("SyncOrdersFunction", "OrderSyncQueue"), "order-sync-poller")
         self._spawn(self._poll_table_stream, "stream-poller")
         self._spawn(self._sweep_on_schedule, "sweeper-schedule")
+        if self.config.console:
+            from .console import Console
+
+            self.console = Console(self, port=self.config.console_port).start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self.console:
+            self.console.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         for part in (self.api, self.callback, self.webhook, self.trade_sim, self.sim):
@@ -468,6 +477,12 @@ class LocalStack:
 APP_KEY_VERSION = "1"
 
 
+def _console_line(stack: LocalStack) -> str:
+    if not stack.console:
+        return ""
+    return f"  Console (watch and drive payments)         {stack.console.url}\n"
+
+
 def _curl_examples(stack: LocalStack) -> str:
     api, sim = stack.api.url, stack.sim.base_url
     return f"""
@@ -476,7 +491,7 @@ Local stack is up (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans
   API (HTTP API, SigV4 not checked locally)  {api}
   Callback Function URL                      {stack.callback.url}   (the simulator's https notify_url maps here)
   Douyin simulator                           {sim}
-  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+{_console_line(stack)}  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
 
 Create a payment:
   curl -s -X POST {api}/payments -H 'content-type: application/json' \\
@@ -515,7 +530,7 @@ Local stack is up with Protocol=trade (time runs {stack.config.speed:g}x; Ctrl-C
   API (HTTP API, SigV4 not checked locally)  {api}
   Callback Function URL                      {stack.callback.url}
   Trade-system simulator                     {trade}
-  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+{_console_line(stack)}  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
 
 Create a payment (the answer's pay_params are what tt.requestOrder takes):
   curl -s -X POST {api}/payments -H 'content-type: application/json' \\
