@@ -132,3 +132,15 @@ def test_checker_tree_catches_a_missing_dependency(requirements):
     del pinned["urllib3"]
     assert [p for p in unpinned_dependencies(pinned) if "urllib3" in p]
     assert all(p.startswith("requests needs urllib3") for p in unpinned_dependencies(pinned))
+
+
+def test_the_dev_requirements_pin_the_layers_top_level_packages_without_hashes():
+    # A hashed file pulled in with -r puts the whole dev install in --require-hashes mode, and a
+    # fresh `make test` then fails before any test runs.
+    dev = (LAYER.parents[1] / "requirements-dev.txt").read_text()
+    assert "-r layers/douyin_pay/requirements.txt" not in dev
+    assert "--hash" not in dev
+    top = re.search(r"^TOP_LEVEL = (.+)$", (LAYER / "Makefile").read_text(), re.M)
+    assert top is not None
+    pinned = {line.strip() for line in dev.splitlines() if "==" in line and not line.startswith("#")}
+    assert set(top.group(1).split()) <= pinned
