@@ -28,7 +28,8 @@ help:
 	@echo "make clean  - remove .venv and caches"
 	@echo "make deploy APP_ID=tt... [ENV=prod ALARM_TOPIC=arn:...] [PROTOCOL=trade] [PARAMS='K=V ...'] [YES=1] [DRY_RUN=1]"
 	@echo "             - sam build + sam deploy with every parameter given (no prompt but the change set), then the outputs"
-	@echo "make secret [ENV=prod] [FILE=keys.json] - write the keys into the stack's secret (prompts without echo)"
+	@echo "make secret [ENV=prod] [FILE=keys.json] [REPLACE=1] [SECRET_ID=arn:...] - merge the keys into the stack's secret"
+	@echo "             (prompts without echo; checked with the bundle's readers before anything is written)"
 	@echo "make destroy [ENV=prod] [DRY_RUN=1] - say what sam delete keeps, confirm, then sam delete"
 
 # The layer is installed editable, the way a user of the SDK would install it.

@@ -226,6 +226,26 @@ def test_every_target_make_help_names_exists():
     assert named <= rules, f"make help names targets that do not exist: {sorted(named - rules)}"
 
 
+def alarm_ids() -> list[str]:
+    template = (REPO / "template.yaml").read_text(encoding="utf-8")
+    return re.findall(r"^  ([A-Za-z0-9]+):\n    Type: AWS::CloudWatch::Alarm$", template, flags=re.MULTILINE)
+
+
+def test_operations_doc_names_every_alarm_of_the_template():
+    ids = alarm_ids()
+    assert len(ids) >= 20  # the parse found them
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    missing = [a for a in ids if f"`{a}`" not in operations]
+    assert not missing, f"docs/operations.md does not explain {missing}"
+
+
+def test_deploy_doc_exists_where_samconfig_points():
+    assert "docs/deploy.md" in (REPO / "samconfig.toml").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for topic in ("make deploy", "make secret", "make destroy", "--guided", "Is this okay", "AlarmTopicArn"):
+        assert topic in text
+
+
 # -- make secret (scripts/put_secret.py) ----------------------------------------------------------
 
 
