@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 SAM_VENV ?= .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: help demo dev bench load test lint unit toolchains sam-check clean
+.PHONY: help demo dev bench load test lint unit toolchains sam-check clean deploy secret destroy
 
 help:
 	@echo "make demo   - set up .venv, start the local stack, run a whole payment lifecycle, stop everything"
@@ -26,6 +26,11 @@ help:
 	@echo "make lint   - ruff only"
 	@echo "make sam-check - sam validate --lint and sam build (arm64 layer) in a scratch build dir"
 	@echo "make clean  - remove .venv and caches"
+	@echo "make deploy APP_ID=tt... [ENV=prod ALARM_TOPIC=arn:...] [PROTOCOL=trade] [PARAMS='K=V ...'] [YES=1] [DRY_RUN=1]"
+	@echo "             - sam build + sam deploy with every parameter given (no prompt but the change set), then the outputs"
+	@echo "make secret [ENV=prod] [FILE=keys.json] [REPLACE=1] [SECRET_ID=arn:...] - merge the keys into the stack's secret"
+	@echo "             (prompts without echo; checked with the bundle's readers before anything is written)"
+	@echo "make destroy [ENV=prod] [DRY_RUN=1] - say what sam delete keeps, confirm, then sam delete"
 
 # The layer is installed editable, the way a user of the SDK would install it.
 $(STAMP): requirements-dev.txt constraints.txt layers/douyin_pay/requirements.txt layers/douyin_pay/pyproject.toml
@@ -78,3 +83,25 @@ test: lint unit sam-check
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .ruff_cache .hypothesis
+
+# Deploying (docs/deploy.md). ENV=dev is samconfig's [default] stack on the Douyin sandbox, ENV=prod
+# its [prod] stack. local/deploy.py needs only the standard library: it runs under python3.13 before
+# any venv exists, and builds .venv-sam itself when it really deploys (not with DRY_RUN=1).
+# ENV is read from the make command line only: POSIX shells use an ENV variable of their own.
+DEPLOY_ENV = $(if $(filter command line,$(origin ENV)),$(ENV),dev)
+DEPLOY_TOOL = $(if $(PYTHON313),"$(PYTHON313)" -m local.deploy,$(error python3.13 not found: it builds the \
+	functions (sam build without Docker). Get it with pyenv (pyenv install 3.13.0), deadsnakes (apt-get install \
+	python3.13 python3.13-venv on Ubuntu) or python.org, or name it: make deploy PYTHON313=/path/to/python3.13))
+DEPLOY_ARGS = --env "$(DEPLOY_ENV)" --python313 "$(PYTHON313)" --sam $(SAM_VENV)/bin/sam --sam-stamp $(SAM_STAMP) \
+	--make "$(MAKE)" --region "$(REGION)" $(if $(filter 1,$(DRY_RUN)),--dry-run)
+
+deploy:
+	@$(DEPLOY_TOOL) deploy $(DEPLOY_ARGS) --app-id "$(APP_ID)" --protocol "$(PROTOCOL)" \
+		--alarm-topic "$(ALARM_TOPIC)" --params "$(PARAMS)" $(if $(filter 1,$(YES)),--yes)
+
+destroy:
+	@$(DEPLOY_TOOL) destroy $(DEPLOY_ARGS)
+
+secret: $(STAMP)
+	@$(PY) scripts/put_secret.py --env "$(DEPLOY_ENV)" --region "$(REGION)" $(if $(FILE),--file "$(FILE)") \
+		$(if $(SECRET_ID),--secret-id "$(SECRET_ID)") $(if $(filter 1,$(REPLACE)),--replace)
