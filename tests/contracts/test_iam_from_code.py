@@ -99,7 +99,7 @@ def used(tmp_path_factory) -> dict[str, set[tuple[str, str]]]:
     # "granted but never used". Anything else (2-5) is a broken run.
     assert run.returncode in (0, 1), run.stdout[-4000:] + run.stderr[-2000:]
     if run.returncode:
-        failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+        failed = [line for line in run.stdout.splitlines() if line.startswith(("FAILED", "E  "))][:40]
         warnings.warn(f"bundle tests failed in the recording run: {failed}", stacklevel=1)
     return {fn: {tuple(pair) for pair in pairs} for fn, pairs in json.loads(Path(out).read_text()).items()}
 
