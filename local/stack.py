@@ -582,7 +582,8 @@ def _port(text: str) -> int:
     return port
 
 
-def _speed(text: str) -> float:
+def speed_argument(text: str) -> float:
+    """argparse type of ``--speed`` (here and in the demo)."""
     try:
         speed = float(text)
     except ValueError:
@@ -619,7 +620,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     parser.add_argument(
         "--speed",
-        type=_speed,
+        type=speed_argument,
         default=StackConfig.speed,
         help=f"simulated seconds per real second (default: {StackConfig.speed:g})",
     )
