@@ -226,11 +226,15 @@ class Demo:
 
         [first] = [d for d in self.deliveries("payment", "cp_orderno", "demo-0001") if d.ok][:1]
         before, events_before = self.get("/payments/demo-0001"), self.events()
-        r = self.http.post(
-            self.stack.callback.url,
-            data=json.dumps(first.body, ensure_ascii=False).encode(),
-            headers={"content-type": "application/json"},
-        )
+        # The first callback is a week old by now (the settlement cycle): replayed as it was, it is
+        # refused as stale (the SDK's TIMESTAMP_MAX_AGE, 48 h); the platform sending the same notice
+        # again, signed anew, is a duplicate the bundle answers with success and ignores.
+        headers = {"content-type": "application/json"}
+        replay = json.dumps(first.body, ensure_ascii=False).encode()
+        r = self.http.post(self.stack.callback.url, data=replay, headers=headers)
+        self.expect(r.status_code == 401, f"a week-old callback replayed answered {r.status_code} {r.text}")
+        again = self.stack.sign_notice("payment", json.loads(first.body["msg"]))
+        r = self.http.post(self.stack.callback.url, data=again, headers=headers)
         self.expect(
             r.status_code == 200 and r.json() == {"err_no": 0, "err_tips": "success"},
             f"duplicate answered {r.status_code} {r.text}",
@@ -239,7 +243,7 @@ class Demo:
             self.get("/payments/demo-0001") == before and self.events() == events_before,
             "the duplicate changed something",
         )
-        t.ok("the first payment callback sent again → 200 success, nothing changed")
+        t.ok("the first payment callback replayed a week later → 401 (stale); signed anew → 200, nothing changed")
         fetches = self.stack.sim.state()["access_tokens"]["fetches"]
         t.ok(f"order sync fetched the access_token {fetches}× for its pushes: once per lifetime, shared by the table")
         self.heard_once_each()
