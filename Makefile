@@ -8,7 +8,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Python 3.13 is the Lambda runtime; on these machines it comes from pyenv.
 PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.13)
-PIP_FLAGS := --quiet --disable-pip-version-check
+# pip says what it collects and installs (a set-up takes minutes: silence looked like a hang), but
+# without its progress bars, whose redraws would flood CI logs.
+PIP_FLAGS := --progress-bar off --disable-pip-version-check
 STAMP := $(VENV)/.installed
 # The SAM CLI pins an older boto3 than the tests use, so it gets a venv of its own.
 SAM_VENV ?= .venv-sam
@@ -18,7 +20,9 @@ SAM_STAMP := $(SAM_VENV)/.installed
 
 help:
 	@echo "make demo   - set up .venv, start the local stack, run a whole payment lifecycle, stop everything"
+	@echo "             (options: make demo DEMO_ARGS='--protocol trade --speed 60'; see python -m local.demo --help)"
 	@echo "make dev    - set up .venv and keep the local stack running (prints URLs and curl examples)"
+	@echo "             (options: make dev DEV_ARGS='--quiet --api-port 9080'; see python -m local.stack --help)"
 	@echo "make test   - set up .venv (Python 3.13, pinned deps), then ruff, pytest, sam validate --lint, sam build"
 	@echo "             (installs Node.js, a JDK and Go from apt first when missing: the SigV4 examples' tests)"
 	@echo "make bench  - import times, AWS calls per operation, latency, callback burst vs Powertools (bench-results/)"
@@ -35,16 +39,20 @@ help:
 # The layer is installed editable, the way a user of the SDK would install it.
 $(STAMP): requirements-dev.txt constraints.txt layers/douyin_pay/requirements.txt layers/douyin_pay/pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }
+	@echo "make: creating $(VENV) with $(PYTHON313)…"
 	"$(PYTHON313)" -m venv $(VENV)
+	@echo "make: installing the pinned dev dependencies into $(VENV) (first time: a few minutes)…"
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt -c constraints.txt
+	@echo "make: installing the douyin_pay layer into $(VENV), editable…"
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e layers/douyin_pay
 	touch $@
+	@echo "make: $(VENV) is ready"
 
 demo: $(STAMP)
-	$(PY) -m local.demo
+	$(PY) -m local.demo $(DEMO_ARGS)
 
 dev: $(STAMP)
-	$(PY) -m local.stack
+	$(PY) -m local.stack $(DEV_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m local.bench --out bench-results/bench.json
@@ -72,7 +80,9 @@ toolchains:
 
 $(SAM_STAMP): requirements-sam.txt constraints-sam.txt
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv: PYENV_VERSION=3.13.0)" >&2; exit 1; }
+	@echo "make: creating $(SAM_VENV) for the SAM CLI…"
 	"$(PYTHON313)" -m venv $(SAM_VENV)
+	@echo "make: installing the pinned SAM CLI into $(SAM_VENV) (first time: a minute or two)…"
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-sam.txt -c constraints-sam.txt
 	touch $@
 

@@ -186,8 +186,8 @@ class _TrackingServer(ThreadingHTTPServer):
 class HttpFront:
     """One loopback HTTP server in a thread."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.server = _TrackingServer((LOOPBACK, 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.server = _TrackingServer((LOOPBACK, port), handler)  # port 0: any free port
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
@@ -205,11 +205,11 @@ class HttpFront:
         self.thread.join(timeout=5)
 
 
-def api_gateway(functions: Functions) -> HttpFront:
+def api_gateway(functions: Functions, port: int = 0) -> HttpFront:
     handler = type("ApiHandler", (_ApiHandler,), {"functions": functions, "routes": api_routes()})
-    return HttpFront(handler)
+    return HttpFront(handler, port)
 
 
-def function_url(functions: Functions, logical_id: str = "CallbackFunction") -> HttpFront:
+def function_url(functions: Functions, logical_id: str = "CallbackFunction", port: int = 0) -> HttpFront:
     handler = type("FunctionUrlHandler", (_FunctionUrlHandler,), {"functions": functions, "function": logical_id})
-    return HttpFront(handler)
+    return HttpFront(handler, port)

@@ -1,20 +1,22 @@
 """A bounded load test on the local stack: C concurrent API clients for S seconds (and at most N
-requests), each running the merchant's loop — create a payment, the user pays, read it, refund
-part of it — over HTTP through the local API gateway. Reports throughput, latency percentiles
-and errors (expected: none), then checks every order reached PAID. A refresh the stack's query
-budget turns away (``503 query_budget_exhausted``: the platform allows 30 queries a second per app,
-most of them reconciliation's) is counted as ``throttled``, not as an error: that is the budget
-working.
+requests), each running the merchant's loop — create a payment, the user pays (in the simulator),
+read it, read it with a refresh from the platform — over HTTP through the local API gateway.
+Reports throughput, latency percentiles and errors (expected: none), then checks every paid order
+reached PAID. A refresh the stack's query budget turns away (``503 query_budget_exhausted``: the
+platform allows 30 queries a second per app, most of them reconciliation's) is counted as
+``throttled``, not as an error: that is the budget working.
 
     python -m local.load [--seconds 10] [--clients 8] [--max-requests 5000] [--json out.json]
 
-Traffic goes to 127.0.0.1 only, and the run stops by itself.
+Traffic goes to 127.0.0.1 only, and the run stops by itself. Exit codes: those of local/shutdown.py
+(1: an error, or a paid order not PAID afterwards).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import threading
@@ -26,6 +28,7 @@ from typing import Any
 
 import requests
 
+from .shutdown import CHECK_FAILED, OK, Interrupted, exit_code_of_interruption, run_exit_codes, terminate_like_interrupt
 from .stack import LocalStack, StackConfig
 
 ORDER = {"total_amount": 12800, "subject": "拿铁咖啡", "body": "拿铁 大杯 ×1"}
@@ -108,7 +111,11 @@ def run(seconds: float, clients: int, max_requests: int, stack: LocalStack | Non
         budget = threading.Semaphore(max_requests)
         started = time.monotonic()
         deadline = started + seconds
-        threads = [threading.Thread(target=_client, args=(stack, i, deadline, budget, results)) for i in range(clients)]
+        # Daemons: after Ctrl-C the stack stops at once, and no client keeps the process alive until its deadline.
+        threads = [
+            threading.Thread(target=_client, args=(stack, i, deadline, budget, results), daemon=True)
+            for i in range(clients)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -165,19 +172,49 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  error {count}× {error}")
 
 
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.load",
+        description="A bounded load test on the local stack (loopback only): concurrent API clients create "
+        "payments, pay them in the simulator and read them back for a fixed time, then every paid order "
+        "must end PAID. Prints throughput, latency percentiles and errors.",
+        epilog=run_exit_codes("an error, or a paid order not PAID afterwards"),
+    )
+    parser.add_argument("--seconds", type=_positive(float), default=10.0, help="how long to run (default: 10)")
+    parser.add_argument("--clients", type=_positive(int), default=8, help="concurrent API clients (default: 8)")
+    parser.add_argument(
+        "--max-requests", type=_positive(int), default=5000, help="stop after this many requests (default: 5000)"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--max-requests", type=int, default=5000)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    report = run(args.seconds, args.clients, args.max_requests)
+    args = _parser().parse_args(argv)
+    terminate_like_interrupt()  # SIGTERM, too, stops the stack before exiting
+    try:
+        report = run(args.seconds, args.clients, args.max_requests)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        print("\ninterrupted; the stack has been stopped", file=sys.stderr, flush=True)
+        return exit_code_of_interruption(exc)
     print_report(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    return 0 if not report["errors"] and not report["orders_not_paid"] else 1
+    return OK if not report["errors"] and not report["orders_not_paid"] else CHECK_FAILED
 
 
 if __name__ == "__main__":

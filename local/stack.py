@@ -11,17 +11,21 @@ Time is compressed: the simulator's clock runs ``speed`` times faster than real 
 reads the same clock, and SQS delays and visibility timeouts are divided by ``speed`` at the local
 boundary (a botocore hook on the bundle's SQS client), so a 60 s reconcile backoff takes 2 s at 30×.
 
-Run ``python -m local.stack`` (``make dev``) to keep it running and print URLs and curl examples.
+Run ``python -m local.stack`` (``make dev``) to keep it running and print URLs and curl examples
+(``--help`` for the ports, ``--speed``, ``--quiet``; the exit codes are those of local/shutdown.py).
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
+import errno
 import logging
 import math
 import os
 import secrets
 import signal
+import socket
+import sys
 import threading
 import time
 import warnings
@@ -43,6 +47,7 @@ from .functions import Functions, load_handler
 from .gateway import LOOPBACK, HttpFront, api_gateway, function_url
 from .moto_atomic import make_dynamodb_atomic
 from .rsa_keys import new_key, public_pem
+from .shutdown import CHECK_FAILED, OK, USAGE, StopSignals
 from .trade_sim import TradeSimulator, TradeSimulatorConfig
 from .webhook import WebhookReceiver
 
@@ -50,6 +55,19 @@ REGION = "us-east-1"
 # The https notify_url the platform is given (it insists on https); the simulator delivers it to
 # the local Function URL on loopback.
 CALLBACK_URL = "https://callback.localhost/"
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """The loopback ports the stack listens on; 0 = any free port (what the tests and the demo use,
+    so that runs never collide). ``python -m local.stack`` picks fixed ones (its ``--*-port`` options)."""
+
+    api: int = 0
+    callback: int = 0
+    sim: int = 0
+    trade_sim: int = 0
+    aws: int = 0
+    console: int = 0
 
 
 @dataclass
@@ -68,7 +86,7 @@ class StackConfig:
     settle_after: str = "payment"  # the template's SettleAfter (the simulator applies the same rule)
     settle_cycle_days: int = 7  # the template's SettleCycleDays
     console: bool = True  # the local console (local/console/): a page on loopback to watch and drive payments
-    console_port: int = 0  # 0: any free port
+    ports: StackPorts = field(default_factory=StackPorts)
 
 
 class LocalStack:
@@ -109,7 +127,7 @@ class LocalStack:
         # An invocation that only refused input has no metric; Powertools warns each time.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         make_dynamodb_atomic()
-        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=self.config.ports.aws, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self._set_env(
@@ -130,8 +148,8 @@ class LocalStack:
             self.session, prefix=prefix, salt=self._salt, tokens=[self._token], trade=None, app_secret=self._app_secret
         )
 
-        self.callback = function_url(self.functions).start()
-        self.api = api_gateway(self.functions).start()
+        self.callback = function_url(self.functions, port=self.config.ports.callback).start()
+        self.api = api_gateway(self.functions, port=self.config.ports.api).start()
         sim_config = SimulatorConfig(
             self.config.app_id,
             self._salt,
@@ -141,6 +159,7 @@ class LocalStack:
             settle_cycle_days=self.config.settle_cycle_days,
             settle_after=self.config.settle_after,
             deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
+            port=self.config.ports.sim,
             **self.config.simulator,
         )
         self.sim = DouyinSimulator(sim_config).start()
@@ -151,6 +170,7 @@ class LocalStack:
             default_notify_url=CALLBACK_URL,  # the URL "published" in the console's solution settings
             deliver_to={CALLBACK_URL.rstrip("/"): self.callback.url},
             speed=self.config.speed,
+            port=self.config.ports.trade_sim,
             **self.config.trade_simulator,
         )
         # Both platforms on one simulated time, which the bundle reads too.
@@ -191,7 +211,7 @@ class LocalStack:
         if self.config.console:
             from .console import Console
 
-            self.console = Console(self, port=self.config.console_port).start()
+            self.console = Console(self, port=self.config.ports.console).start()
         return self
 
     def stop(self) -> None:
@@ -483,15 +503,22 @@ def _console_line(stack: LocalStack) -> str:
     return f"  Console (watch and drive payments)         {stack.console.url}\n"
 
 
+def _urls(stack: LocalStack) -> str:
+    """Where each part listens: all that ``--quiet`` prints, and the first thing the full output shows."""
+    return f"""  API (HTTP API, SigV4 not checked locally)  {stack.api.url}
+  Callback Function URL                      {stack.callback.url}   (the simulators' https notify_url maps here)
+  Douyin simulator (ecpay)                   {stack.sim.base_url}
+  Trade-system simulator                     {stack.trade_sim.base_url}
+  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+{_console_line(stack)}""".rstrip("\n")
+
+
 def _curl_examples(stack: LocalStack) -> str:
     api, sim = stack.api.url, stack.sim.base_url
     return f"""
-Local stack is up (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans up).
+Local stack is up (time runs {stack.config.speed:g}x; Ctrl-C or SIGTERM stops it and cleans up).
 
-  API (HTTP API, SigV4 not checked locally)  {api}
-  Callback Function URL                      {stack.callback.url}   (the simulator's https notify_url maps here)
-  Douyin simulator                           {sim}
-{_console_line(stack)}  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+{_urls(stack)}
 
 Create a payment:
   curl -s -X POST {api}/payments -H 'content-type: application/json' \\
@@ -525,12 +552,9 @@ Simulator switches (drop or duplicate callbacks, faults) and state:
 def _trade_examples(stack: LocalStack) -> str:
     api, trade = stack.api.url, stack.trade_sim.base_url
     return f"""
-Local stack is up with Protocol=trade (time runs {stack.config.speed:g}x; Ctrl-C stops it and cleans up).
+Local stack is up with Protocol=trade (time runs {stack.config.speed:g}x; Ctrl-C or SIGTERM stops it and cleans up).
 
-  API (HTTP API, SigV4 not checked locally)  {api}
-  Callback Function URL                      {stack.callback.url}
-  Trade-system simulator                     {trade}
-{_console_line(stack)}  AWS (moto server)                          {os.environ["AWS_ENDPOINT_URL"]}
+{_urls(stack)}
 
 Create a payment (the answer's pay_params are what tt.requestOrder takes):
   curl -s -X POST {api}/payments -H 'content-type: application/json' \\
@@ -551,13 +575,58 @@ Simulator state and switches:
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+# Fixed by default so that bookmarks, curl history and a client's configuration survive a restart;
+# 4566 is the port LocalStack (and so most tools' "local AWS" settings) use for every AWS service.
+DEFAULT_PORTS = StackPorts(api=8080, callback=8081, sim=8090, trade_sim=8091, aws=4566, console=8088)
+PORT_OPTIONS = {
+    "api": "--api-port",
+    "callback": "--callback-port",
+    "sim": "--sim-port",
+    "trade_sim": "--trade-sim-port",
+    "aws": "--aws-port",
+    "console": "--console-port",
+}
+PORT_HELP = {
+    "api": "the API gateway",
+    "callback": "the callback Function URL",
+    "sim": "the Douyin (ecpay) simulator",
+    "trade_sim": "the trade-system simulator",
+    "aws": "moto, the local AWS endpoint",
+    "console": "the local console (the web page to watch and drive payments)",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0-65535): {port}")
+    return port
+
+
+def speed_argument(text: str) -> float:
+    """argparse type of ``--speed`` (here and in the demo)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(speed) and speed > 0):  # the stack divides SQS delays by it
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return speed
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local.stack",
         description="Keep the local stack running (moto, both Douyin simulators, the API gateway, the "
-        "callback Function URL, the SQS poller and the sweeper) and print its URLs and curl examples.",
+        "callback Function URL, the SQS and stream pollers and the sweeper) and print its URLs and curl "
+        "examples. The first SIGINT (Ctrl-C) or SIGTERM stops everything and exits 0; a second one "
+        "during the shutdown exits at once with 130 or 143.",
+        epilog="Exit codes: 0 stopped by a signal, everything cleaned up; 1 a background part of the stack "
+        "failed; 2 usage error or a port that is not free; 130/143 a second SIGINT/SIGTERM while stopping.",
     )
     parser.add_argument(
         "--protocol",
@@ -565,16 +634,113 @@ def main(argv: list[str] | None = None) -> int:
         default="ecpay",
         help="the template's Protocol: which protocol new orders use (default: ecpay)",
     )
+    for name, option in PORT_OPTIONS.items():
+        default = getattr(DEFAULT_PORTS, name)
+        parser.add_argument(
+            option,
+            type=_port,
+            default=default,
+            metavar="PORT",
+            help=f"port of {PORT_HELP[name]} on 127.0.0.1 (default: {default}; 0 = any free port)",
+        )
+    parser.add_argument(
+        "--speed",
+        type=speed_argument,
+        default=StackConfig.speed,
+        help=f"simulated seconds per real second (default: {StackConfig.speed:g})",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the URLs, warnings and errors (log level WARNING)"
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="the functions' log level (default: INFO, or WARNING with --quiet)",
+    )
+    return parser
+
+
+def unusable_ports(ports: StackPorts) -> list[tuple[str, int, str]]:
+    """(option, port, reason) for each fixed port the stack could not listen on right now."""
+    problems = []
+    for name, option in PORT_OPTIONS.items():
+        port = getattr(ports, name)
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the stack's servers bind (http.server sets SO_REUSEADDR): a port a previous run left
+            # in TIME_WAIT is free for them, one another process listens on is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError as exc:
+                problems.append((option, port, exc.strerror or str(exc)))
+    return problems
+
+
+def _port_problem(option: str, port: int, reason: str) -> str:
+    return (
+        f"python -m local.stack: cannot listen on {LOOPBACK}:{port} for {option} ({reason}); "
+        f"choose another port with {option} PORT, or {option} 0 for any free port"
+    )
+
+
+def _ports(parser: argparse.ArgumentParser, args: argparse.Namespace) -> StackPorts:
+    ports = StackPorts(**{name: getattr(args, option[2:].replace("-", "_")) for name, option in PORT_OPTIONS.items()})
+    seen: dict[int, str] = {}
+    for name, option in PORT_OPTIONS.items():
+        if port := getattr(ports, name):
+            if port in seen:
+                parser.error(f"{seen[port]} and {option} both name port {port}")
+            seen[port] = option
+    return ports
+
+
+def _serve(stack: LocalStack, quiet: bool) -> int:
+    """Start, print the URLs, wait for the first stop signal, stop; the exit code."""
+    with StopSignals() as signals:
+        try:
+            stack.start()
+        except OSError as exc:
+            stack.stop()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            # Taken between the check and the start: name the ports that are still taken.
+            for problem in unusable_ports(stack.config.ports) or [("a --*-port option", 0, exc.strerror)]:
+                print(_port_problem(*problem), file=sys.stderr)
+            return USAGE
+        try:
+            if quiet:
+                print(_urls(stack), flush=True)
+            else:
+                ecpay = stack.config.protocol == "ecpay"
+                print(_curl_examples(stack) if ecpay else _trade_examples(stack), flush=True)
+            signum = signals.wait()
+            if not quiet:
+                print(f"{signal.Signals(signum).name}: stopping…", flush=True)
+        finally:
+            stack.stop()
+    for error in stack.errors:
+        print(f"python -m local.stack: a background part failed: {error!r}", file=sys.stderr)
+    return CHECK_FAILED if stack.errors else OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    stack = LocalStack(StackConfig(log_level="INFO", protocol=args.protocol))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with stack:
-        print(_curl_examples(stack) if args.protocol == "ecpay" else _trade_examples(stack), flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            done.wait()
-    print("stopped; nothing left running", flush=True)
-    return 0
+    ports = _ports(parser, args)
+    # Checked before anything starts: moto's server, given a busy port, would wait for ever.
+    if problems := unusable_ports(ports):
+        for problem in problems:
+            print(_port_problem(*problem), file=sys.stderr)
+        return USAGE
+    log_level = args.log_level or ("WARNING" if args.quiet else "INFO")
+    stack = LocalStack(StackConfig(log_level=log_level, protocol=args.protocol, speed=args.speed, ports=ports))
+    code = _serve(stack, args.quiet)
+    if code == OK and not args.quiet:
+        print("stopped; nothing left running", flush=True)
+    return code
 
 
 if __name__ == "__main__":

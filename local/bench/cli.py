@@ -19,8 +19,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import local.bench
-
+from ..shutdown import (
+    CHECK_FAILED,
+    OK,
+    Interrupted,
+    exit_code_of_interruption,
+    run_exit_codes,
+    terminate_like_interrupt,
+)
 from .aws_calls import measure_aws_calls, print_aws_calls
 from .burst_summary import measure_burst, print_burst
 from .cold_imports import HANDLERS, measure_imports, print_imports
@@ -53,7 +59,13 @@ def machine() -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m local.bench", description=local.bench.__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local.bench",
+        description="The bundle's performance figures: cold imports, AWS calls per operation, handler "
+        "latency on the local stack, and a callback burst beside the Powertools baseline. Everything runs "
+        "on loopback and stops what it started; prints a table per section and writes every figure as JSON.",
+        epilog=run_exit_codes("a section failed, or the burst's correctness check did not pass"),
+    )
     parser.add_argument("--quick", action="store_true", help="smaller run (~30 s) for the smoke test")
     parser.add_argument("--out", default="bench-results/bench.json", help="JSON output path")
     parser.add_argument("--samples", type=int, help="import-time children per module (min 7)")
@@ -172,7 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = _header(argv, cfg)
     _print_header(result)
     sections = _Sections()
-    _run_sections(cfg, sections, result)
+    terminate_like_interrupt()  # SIGTERM, too, lets the running section stop what it started
+    try:
+        _run_sections(cfg, sections, result)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        print("\ninterrupted; no JSON written", file=sys.stderr, flush=True)
+        return exit_code_of_interruption(exc)
     reasons = _conclude(result, sections, started)
 
     out = Path(args.out)
@@ -180,4 +197,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     verdict = "OK" if result["ok"] else "FAILED"
     print(f"\n{verdict} in {result['seconds']} s{'' if result['ok'] else ' — ' + ', '.join(reasons)}; JSON: {out}")
-    return 0 if result["ok"] else 1
+    return OK if result["ok"] else CHECK_FAILED

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
+from ..shutdown import OK, SERVER_EXIT_CODES, USAGE, StopSignals
 from .config import NOTICE_TYPES, SimulatorConfig
 from .simulator import DouyinSimulator
+
+
+def _port_problem(port: int, exc: OSError) -> str:
+    return (
+        f"python -m local.douyin_sim: cannot listen on 127.0.0.1:{port} for --port ({exc.strerror or exc}); "
+        "choose another port with --port PORT, or --port 0 for any free port"
+    )
 
 
 def _mapping(text: str) -> tuple[str, str]:
@@ -25,7 +31,7 @@ def _mapping(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.douyin_sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local.douyin_sim", description=__doc__, epilog=SERVER_EXIT_CODES)
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--thirdparty-id", help="service-provider mode: requests must carry it")
     parser.add_argument("--port", type=int, default=0, help="0 = a free port (the default)")
@@ -55,17 +61,19 @@ def main(argv: list[str] | None = None) -> int:
         drop="all" if "all" in args.drop else frozenset(args.drop),
         **extra,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with DouyinSimulator(config) as sim:
-        print(sim.base_url, flush=True)
+    with StopSignals() as signals:  # before starting: a signal during start-up is not lost
         try:
-            while not done.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            sim = DouyinSimulator(config).start()
+        except OSError as exc:
+            print(_port_problem(args.port, exc), file=sys.stderr)
+            return USAGE
+        try:
+            print(sim.base_url, flush=True)
+            signals.wait()
+        finally:
+            sim.stop()
     print("stopped", file=sys.stderr)
-    return 0
+    return OK
 
 
 if __name__ == "__main__":

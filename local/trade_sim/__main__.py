@@ -12,12 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import signal
 import sys
-import threading
+import textwrap
 
+from ..shutdown import OK, SERVER_EXIT_CODES, USAGE, StopSignals
 from .config import NOTICE_TYPES, TradeSimulatorConfig
 from .simulator import TradeSimulator
+
+
+def _port_problem(port: int, exc: OSError) -> str:
+    return (
+        f"python -m local.trade_sim: cannot listen on 127.0.0.1:{port} for --port ({exc.strerror or exc}); "
+        "choose another port with --port PORT, or --port 0 for any free port"
+    )
 
 
 def _mapping(text: str) -> tuple[str, str]:
@@ -39,7 +46,10 @@ def _app_key(text: str) -> tuple[str, str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m local.trade_sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m local.trade_sim",
+        description=__doc__,
+        epilog=textwrap.fill(SERVER_EXIT_CODES, 100),  # the description's raw layout applies to it too
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--app-id", required=True, help="the mini-app's appid / client_key (tt…)")
     parser.add_argument(
@@ -73,19 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         duplicates=args.duplicates,
         drop="all" if "all" in args.drop else frozenset(args.drop),
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with TradeSimulator(config) as sim:
-        if args.platform_public_key_out is not None:
-            args.platform_public_key_out.write_text(sim.platform_public_key_pem, encoding="ascii")
-        print(sim.base_url, flush=True)
+    with StopSignals() as signals:  # before starting: a signal during start-up is not lost
         try:
-            while not done.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            sim = TradeSimulator(config).start()
+        except OSError as exc:
+            print(_port_problem(args.port, exc), file=sys.stderr)
+            return USAGE
+        try:
+            if args.platform_public_key_out is not None:
+                args.platform_public_key_out.write_text(sim.platform_public_key_pem, encoding="ascii")
+            print(sim.base_url, flush=True)
+            signals.wait()
+        finally:
+            sim.stop()
     print("stopped", file=sys.stderr)
-    return 0
+    return OK
 
 
 if __name__ == "__main__":
