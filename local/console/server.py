@@ -27,16 +27,15 @@ Routes:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from ..closing_server import ClosingHTTPServer
 from .actions import ActionError, Actions
 from .calls import CallLog, record_calls
 from .objects import objects, scan
@@ -161,34 +160,10 @@ class Console:
         raise ActionError(404, "no such route")
 
 
-class _ConsoleServer(ThreadingHTTPServer):
-    # As the simulators' servers: request threads are joined on close, open connections shut first.
-    daemon_threads = False
-    block_on_close = True
-
+class _ConsoleServer(ClosingHTTPServer):
     def __init__(self, port: int, console: Console) -> None:
         self.console = console
-        self._conn_lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conn_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._conn_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        super().server_close()
+        super().__init__(port, _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):

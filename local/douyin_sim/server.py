@@ -24,17 +24,16 @@ Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from ..closing_server import ClosingHTTPServer
 from .config import ECPAY_ENDPOINTS, SAAS_ENDPOINTS
 from .order_sync import system_error
 from .platform import ControlError
@@ -56,44 +55,18 @@ _BAD_GATEWAY_PAGE = (
 )
 
 
-class SimHTTPServer(ThreadingHTTPServer):
-    """A threading server that can be closed with nothing left running.
-
-    ``block_on_close`` makes ``server_close`` join every request thread; open connections are shut
-    down first so that no thread is left waiting on a slow or idle client.
-    """
-
-    # Non-daemon request threads are the ones socketserver tracks and joins in server_close().
-    daemon_threads = False
-    block_on_close = True
+class SimHTTPServer(ClosingHTTPServer):
+    """The simulator's server: closed with nothing left running (local/closing_server.py)."""
 
     def __init__(self, port: int, sim: DouyinSimulator) -> None:
         self.sim = sim
         self.stopping = threading.Event()
-        self._conn_lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(port, _Handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conn_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._conn_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):  # already closed by the client
-                conn.shutdown(socket.SHUT_RDWR)
+    def connections_shut(self) -> None:
         # Only now wake the handlers held by the "timeout" fault: woken before their connection
         # was shut down, one could still write its whole answer, and a stop would answer late.
         self.stopping.set()
-        super().server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -27,17 +27,16 @@ Control routes (JSON in, JSON out; 400 bad input, 404 unknown object, 409 wrong 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import socket
 import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from ..closing_server import ClosingHTTPServer
 from .config import ENDPOINTS
 from .records import ControlError
 
@@ -56,37 +55,16 @@ _BAD_GATEWAY_PAGE = (
 )
 
 
-class TradeHTTPServer(ThreadingHTTPServer):
-    """A threading server that can be closed with nothing left running (see douyin_sim.server)."""
-
-    daemon_threads = False
-    block_on_close = True
+class TradeHTTPServer(ClosingHTTPServer):
+    """The simulator's server: closed with nothing left running (local/closing_server.py)."""
 
     def __init__(self, port: int, sim: TradeSimulator) -> None:
         self.sim = sim
         self.stopping = threading.Event()
-        self._conn_lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(port, _Handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conn_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def server_close(self) -> None:
-        with self._conn_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self.stopping.set()
-        super().server_close()
+    def connections_shut(self) -> None:
+        self.stopping.set()  # wake the handlers held by the "timeout" fault, now that none can answer
 
 
 def _arg(args: Mapping[str, Any], name: str) -> Any:
