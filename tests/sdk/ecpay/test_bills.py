@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -19,20 +18,10 @@ from douyin_pay import (
     ValidationError,
     parse_bill,
 )
-from tests.http_stub import Answer, running_stub
-from tests.sdk.ecpay.test_client import APP_ID, SALT, make_client
+from tests.http_stub import Answer
+from tests.sdk.ecpay.test_client import APP_ID, SALT, make_client, md5
 
 SELLER = "69631798443938962290"
-
-
-@pytest.fixture
-def stub():
-    with running_stub() as s:
-        yield s
-
-
-def md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 def csv_answer(text: str) -> Answer:

@@ -26,16 +26,10 @@ from douyin_pay import (
     ValidationError,
     request_sign,
 )
-from tests.http_stub import Answer, running_stub
+from tests.http_stub import Answer
 
 APP_ID = "tt0000000000000001"
 SALT = "unit-test-salt"
-
-
-@pytest.fixture
-def stub():
-    with running_stub() as s:
-        yield s
 
 
 def make_client(stub, **kwargs) -> EcpayClient:

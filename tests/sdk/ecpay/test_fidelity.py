@@ -7,32 +7,22 @@ recomputed by the code under test.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
 
 from douyin_pay import EcpayClient, RetryPolicy, SettlePayee, ValidationError
 from douyin_pay.ecpay import validation as rules
-from tests.http_stub import Answer, running_stub
+from tests.http_stub import Answer
+from tests.sdk.ecpay.test_client import md5
 
 APP_ID = "tt0000000000000001"
 SALT = "unit-test-salt"
 
 
-@pytest.fixture
-def stub():
-    with running_stub() as s:
-        yield s
-
-
 def make_client(stub) -> EcpayClient:
     retry = RetryPolicy(query_attempts=1, mutation_attempts=1, backoff_base=0.0)
     return EcpayClient(APP_ID, SALT, base_url=stub.base_url, sleep=lambda s: None, retry=retry, timeout=(1.0, 1.0))
-
-
-def md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 def sent(stub) -> dict:

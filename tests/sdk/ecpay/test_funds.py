@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from douyin_pay import (
@@ -15,20 +13,10 @@ from douyin_pay import (
     WithdrawResult,
     WithdrawStatus,
 )
-from tests.http_stub import Answer, running_stub
-from tests.sdk.ecpay.test_client import APP_ID, SALT, make_client
+from tests.http_stub import Answer
+from tests.sdk.ecpay.test_client import APP_ID, SALT, make_client, md5
 
 MERCHANT = "69631798443938962290"
-
-
-@pytest.fixture
-def stub():
-    with running_stub() as s:
-        yield s
-
-
-def md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 BALANCE_ANSWER = {
