@@ -6,9 +6,10 @@ of ``requests`` so that importing it costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
@@ -92,10 +93,18 @@ def post(
 ) -> requests.Response:
     """One POST, no redirect followed, certificates checked; any transport failure raises
     :class:`PlatformTransportError` naming ``what`` only."""
+    with transport_errors(what):
+        return session.post(url, data=data, headers=dict(headers), timeout=timeout, verify=True, allow_redirects=False)
+
+
+@contextlib.contextmanager
+def transport_errors(what: str) -> Iterator[None]:
+    """A failure of ``requests`` inside, as :class:`PlatformTransportError` naming ``what`` only
+    (never the URL, whose query may carry a signature)."""
     import requests
 
     try:
-        return session.post(url, data=data, headers=dict(headers), timeout=timeout, verify=True, allow_redirects=False)
+        yield
     except requests.Timeout as exc:
         raise PlatformTransportError(f"{what}: timed out") from exc
     except requests.ConnectionError as exc:

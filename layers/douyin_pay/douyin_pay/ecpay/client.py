@@ -15,7 +15,15 @@ from typing import Any
 
 import requests
 
-from .._http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, SessionOwner, check_base_url, post_json_object
+from .._http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    SessionOwner,
+    check_base_url,
+    post_json_object,
+    transport_errors,
+)
 from .._http import NO_RETRY as NO_RETRY  # re-exported: ecpay.NO_RETRY
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
 from . import bills, funds
@@ -293,16 +301,10 @@ class EcpayClient(SessionOwner):
         url = self.base_url + path
 
         def attempt() -> bills.BillFile:
-            try:
+            with transport_errors(what):
                 response = self._session.get(
                     url, params=dict(query), timeout=self.timeout, verify=True, allow_redirects=False
                 )
-            except requests.Timeout as exc:
-                raise PlatformTransportError(f"{what}: timed out") from exc
-            except requests.ConnectionError as exc:
-                raise PlatformTransportError(f"{what}: connection failed") from exc
-            except requests.RequestException as exc:
-                raise PlatformTransportError(f"{what}: request failed ({type(exc).__name__})") from exc
             content_type = response.headers.get("Content-Type", "")
             return bills.bill_answer(response.status_code, response.content, content_type, what)
 
