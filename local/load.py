@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import threading
@@ -28,7 +27,15 @@ from typing import Any
 
 import requests
 
-from .shutdown import CHECK_FAILED, OK, Interrupted, exit_code_of_interruption, run_exit_codes, terminate_like_interrupt
+from .shutdown import (
+    CHECK_FAILED,
+    OK,
+    Interrupted,
+    exit_code_of_interruption,
+    positive,
+    run_exit_codes,
+    terminate_like_interrupt,
+)
 from .stack import LocalStack, StackConfig
 
 ORDER = {"total_amount": 12800, "subject": "拿铁咖啡", "body": "拿铁 大杯 ×1"}
@@ -172,19 +179,6 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  error {count}× {error}")
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    return parse
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local.load",
@@ -193,10 +187,10 @@ def _parser() -> argparse.ArgumentParser:
         "must end PAID. Prints throughput, latency percentiles and errors.",
         epilog=run_exit_codes("an error, or a paid order not PAID afterwards"),
     )
-    parser.add_argument("--seconds", type=_positive(float), default=10.0, help="how long to run (default: 10)")
-    parser.add_argument("--clients", type=_positive(int), default=8, help="concurrent API clients (default: 8)")
+    parser.add_argument("--seconds", type=positive(float), default=10.0, help="how long to run (default: 10)")
+    parser.add_argument("--clients", type=positive(int), default=8, help="concurrent API clients (default: 8)")
     parser.add_argument(
-        "--max-requests", type=_positive(int), default=5000, help="stop after this many requests (default: 5000)"
+        "--max-requests", type=positive(int), default=5000, help="stop after this many requests (default: 5000)"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
     return parser

@@ -1,4 +1,4 @@
-"""Signals and exit codes shared by the local commands (``python -m local.stack``, the simulators,
+"""Signals, exit codes and option types shared by the local commands (``python -m local.stack``, the simulators,
 the demo, the load test and the bench).
 
 Exit codes, the same for every command:
@@ -21,9 +21,12 @@ records the signal in a plain attribute, and the main thread sleeps in short ste
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -114,3 +117,18 @@ def exit_code_of_interruption(exc: BaseException) -> int:
     if isinstance(exc, Interrupted):
         return interrupted_exit_code(exc.signum)
     return interrupted_exit_code(signal.SIGINT)  # KeyboardInterrupt
+
+
+def positive[N: (int, float)](kind: type[N]) -> Callable[[str], N]:
+    """argparse type of a positive, finite ``int`` or ``float`` option (a speed, seconds, clients)."""
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        return value
+
+    return parse
