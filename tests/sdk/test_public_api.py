@@ -6,6 +6,8 @@ import importlib.metadata
 import subprocess
 import sys
 
+import pytest
+
 import douyin_pay
 
 PROMISED = [
@@ -38,6 +40,36 @@ def test_promised_names_import():
 def test_every_exported_name_resolves():
     for name in douyin_pay.__all__:
         getattr(douyin_pay, name)
+
+
+def test_ecpay_loads_each_name_from_the_module_that_defines_it():
+    # The package's names are resolved lazily from its table; a name listed in __all__ but missing
+    # from the table (or the reverse) would fail only for the user who asked for it.
+    import douyin_pay.ecpay as ecpay
+
+    assert set(ecpay._EXPORTS) == set(ecpay.__all__)
+    for name, module in ecpay._EXPORTS.items():
+        assert getattr(ecpay, name) is getattr(importlib.import_module(f"douyin_pay.ecpay.{module}"), name), name
+    assert "AccessToken" in dir(ecpay)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        ecpay.no_such_name  # noqa: B018 - the attribute access is the test
+
+
+def test_importing_the_package_loads_none_of_its_modules():
+    # What the callback's cold start relies on: `import douyin_pay.errors` (or the ecpay package)
+    # costs nothing until a name is used.
+    probe = (
+        "import sys, douyin_pay, douyin_pay.errors, douyin_pay.ecpay\n"
+        "print(sorted(m for m in sys.modules if m.startswith('douyin_pay.ecpay.')))\n"
+        "douyin_pay.parse_callback\n"
+        "print(sorted(m for m in sys.modules if m.startswith('douyin_pay.ecpay.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    before, after = out.splitlines()
+    assert before == "[]"
+    assert "'douyin_pay.ecpay.notices'" in after
+    assert "douyin_pay.ecpay.bills" not in after
+    assert "douyin_pay.ecpay.client" not in after
 
 
 ORDER_SYNC_PROMISED = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -26,10 +26,7 @@ from .._http import (
 )
 from .._http import NO_RETRY as NO_RETRY  # re-exported: ecpay.NO_RETRY
 from ..errors import ConfigurationError, PlatformError, PlatformTransportError, ValidationError
-from . import bills, funds
 from . import validation as rules
-from .bills import BillType
-from .funds import MerchantBalance, WithdrawOrderResult, WithdrawResult
 from .request_fields import optional, order_fields, refund_fields, settle_fields
 from .results import (
     CreateOrderResult,
@@ -43,6 +40,13 @@ from .results import (
     UnsettleAmountResult,
 )
 from .signing import request_sign, wire_value
+
+# The bills and the merchant's funds load with the first call that needs them: a handler that
+# creates orders or queries them never does (each module is cold start it would pay).
+if TYPE_CHECKING:
+    from . import bills
+    from .bills import BillType
+    from .funds import MerchantBalance, WithdrawOrderResult, WithdrawResult
 
 PRODUCTION_BASE_URL = "https://developer.toutiao.com"
 SANDBOX_BASE_URL = "https://open-sandbox.douyin.com"
@@ -222,6 +226,9 @@ class EcpayClient(SessionOwner):
 
     def query_merchant_balance(self, merchant_uid: str, channel_type: str) -> MerchantBalance:
         """可提现余额查询 of ``merchant_uid`` on ``channel_type`` (alipay / wx / hz / yeepay / yzt)."""
+        from . import funds
+        from .funds import MerchantBalance
+
         fields = funds.balance_fields(merchant_uid, channel_type)
         return self._call(
             "query_merchant_balance", fields, MerchantBalance.from_response, query=True, prefix=funds.SAAS_PREFIX
@@ -239,6 +246,9 @@ class EcpayClient(SessionOwner):
     ) -> WithdrawResult:
         """商户提现 of ``withdraw_amount`` fen; ``out_order_id`` is its business number. Acceptance
         only: the outcome comes by the ``withdraw`` callback or :meth:`query_withdraw_order`."""
+        from . import funds
+        from .funds import WithdrawResult
+
         fields = funds.withdraw_fields(
             merchant_uid, channel_type, withdraw_amount, out_order_id, callback=callback, cp_extra=cp_extra
         )
@@ -248,6 +258,9 @@ class EcpayClient(SessionOwner):
 
     def query_withdraw_order(self, merchant_uid: str, channel_type: str, out_order_id: str) -> WithdrawOrderResult:
         """提现结果查询 (SUCCESS / FAIL / PROCESSING / REEXCHANGE)."""
+        from . import funds
+        from .funds import WithdrawOrderResult
+
         fields = funds.withdraw_query_fields(merchant_uid, channel_type, out_order_id)
         return self._call(
             "query_withdraw_order", fields, WithdrawOrderResult.from_response, query=True, prefix=funds.SAAS_PREFIX
@@ -259,6 +272,8 @@ class EcpayClient(SessionOwner):
         self, start_date: str, end_date: str, seller: str, bill_type: BillType | str
     ) -> tuple[bills.BillRow, ...]:
         """The old ``GET /api/apps/bill``, parsed into typed rows of ``bill_type``."""
+        from . import bills
+
         fields = bills.bill_fields(start_date, end_date, seller, bill_type)
         # Its ``app_id`` is "the app id or thirdparty_id bound to the merchant" (DOC-2021); it has no
         # separate thirdparty_id parameter.
@@ -268,6 +283,8 @@ class EcpayClient(SessionOwner):
 
     def download_bills(self, merchant_id: str, bill_date: str, bill_type: str) -> bills.BillFile:
         """``GET /api/apps/bills``: the bill file as sent (its format is undocumented)."""
+        from . import bills
+
         query = self.signed_query(bills.bills_fields(merchant_id, bill_date, bill_type))
         return self._get_bill(bills.BILLS_PATH, query, "bills")
 
@@ -281,6 +298,8 @@ class EcpayClient(SessionOwner):
         trade_type: str = "ALL",
     ) -> bills.BillFile:
         """``GET /api/apps/fund/bills``: the fund bill file as sent (its format is undocumented)."""
+        from . import bills
+
         fields = bills.fund_bills_fields(
             merchant_id, bill_date, account_type=account_type, payment_type=payment_type, trade_type=trade_type
         )
@@ -298,6 +317,8 @@ class EcpayClient(SessionOwner):
         return query
 
     def _get_bill(self, path: str, query: Mapping[str, str], what: str) -> bills.BillFile:
+        from . import bills
+
         url = self.base_url + path
 
         def attempt() -> bills.BillFile:
