@@ -126,7 +126,7 @@ def _reset_runtime() -> None:
 
 
 def _count_secret_fetches(calls: Any) -> None:
-    """Hook the same counter on the runtime's Secrets Manager client (the one its SecretsProvider
+    """Hook the same counter on the runtime's Secrets Manager client (the one its SecretCache
     uses), so the one-off GetSecretValue shows up in the warm-up counts (and would show in the figures)."""
     from douyin_pay.bundle import runtime
 

@@ -25,15 +25,26 @@ from local.aws_resources import REPO
 from .cold_imports import _child_env, beside_the_floor, round_robin, timing
 from .common import BenchConfig, BenchError, render_table
 
-# What each handler's first invocation sets up before its first AWS or platform call.
+# What each handler's first invocation builds and imports besides its AWS and platform calls: its
+# use case, the AWS clients, the adapter and, where it calls the platform, the platform client. An
+# ecpay stack with order sync on (the template's defaults), so creating an order also checks the
+# order-sync fields. tests/e2e/test_first_invocation.py runs each handler's real first request
+# after this set-up and fails if it loads any more of the layer, Powertools or requests.
+_PLATFORM_CALLING = (
+    "{use_case}; runtime.secret_cache(); runtime.platforms({attempts}).default; import douyin_pay.ecpay.client"
+)
+_CREATE = _PLATFORM_CALLING.format(use_case="runtime.submissions()", attempts="runtime.API_QUERY_ATTEMPTS")
 SETUP = {
-    "callback": "runtime.store(); runtime.secrets_provider()",
-    "query": "runtime.store()",
-    "create_payment": "runtime.store(); runtime.queue(); runtime.secrets_provider(); import douyin_pay.ecpay.client",
-    "create_refund": "runtime.store(); runtime.queue(); runtime.secrets_provider(); import douyin_pay.ecpay.client",
-    "create_settlement": "runtime.store(); runtime.queue(); runtime.secrets_provider(); import douyin_pay.ecpay.client",
-    "reconcile": "runtime.store(); runtime.queue(); runtime.secrets_provider(); import douyin_pay.ecpay.client",
-    "sweeper": "runtime.store(); runtime.queue()",
+    "callback": (
+        "runtime.secret_cache(); runtime.callbacks(); runtime.platforms(runtime.API_QUERY_ATTEMPTS).for_callback({}); "
+        "import douyin_pay.ecpay.notices"
+    ),
+    "query": "runtime.queries(); runtime.platforms(runtime.API_QUERY_ATTEMPTS).default",
+    "create_payment": _CREATE + "; import douyin_pay.bundle.platforms.ecpay_sync",
+    "create_refund": _CREATE,
+    "create_settlement": _CREATE,
+    "reconcile": _PLATFORM_CALLING.format(use_case="runtime.reconciler()", attempts="runtime.QUEUED_QUERY_ATTEMPTS"),
+    "sweeper": "runtime.reconciler()",
 }
 # The goals (issue: cost and cold start): paths that never call the platform, and those that do.
 GOAL = {"callback": 1.25, "query": 1.25}
@@ -114,8 +125,9 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
         "method": (
             f"{samples_per_target} fresh `python -S -c` children per target, round-robin; the layer built by "
             f"layers/douyin_pay/Makefile ({pyc} .pyc files), read-only, PYTHONDONTWRITEBYTECODE=1; timed: "
-            "`import app` + the first invocation's set-up (column `setup`); boto3 from this interpreter's "
-            "site-packages, as Lambda's runtime provides it"
+            "`import app` + the first invocation's set-up (column `setup`: everything it builds and imports "
+            "besides its AWS and platform calls, complete by tests/e2e/test_first_invocation.py); boto3 from "
+            "this interpreter's site-packages, as Lambda's runtime provides it"
         ),
         "floor": floor,
         "handlers": handlers,

@@ -214,7 +214,7 @@ class Bundle:
         self.session.client("secretsmanager").put_secret_value(
             SecretId=self.resources.secret_id, SecretString=json.dumps(value)
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
 
     def tamper_order(self, out_order_no: str, *, remove: tuple[str, ...] = (), **attributes: Any) -> None:
         """Set (plain values) or remove attributes of a stored order behind the bundle's back: an item

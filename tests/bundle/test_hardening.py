@@ -44,7 +44,7 @@ class TestSecretShape:
         bundle.session.client("secretsmanager").put_secret_value(
             SecretId=bundle.resources.secret_id, SecretString=json.dumps(value)
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
         status, reply = bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
         assert status == 500
         assert TOKEN not in json.dumps(reply)
@@ -163,7 +163,7 @@ class TestCallbackOrigin:
         bundle.session.client("secretsmanager").put_secret_value(
             SecretId=bundle.resources.secret_id, SecretString=json.dumps(secret)
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
 
     def test_without_the_header_a_genuine_notice_is_403_and_writes_nothing(self, bundle):
         bundle.create_payment(ORDER)

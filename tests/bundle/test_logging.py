@@ -13,7 +13,7 @@ from tests.bundle.test_api import ORDER
 def debug_run(bundle, caplog) -> str:
     """A create and a callback with every logger at DEBUG unless it holds its own level."""
     caplog.set_level(logging.DEBUG)  # the root logger, as ApplicationLogLevel=DEBUG sets it
-    runtime.secrets_provider().clear_cache()  # the secret is fetched again, inside the run
+    runtime.secret_cache().clear()  # the secret is fetched again, inside the run
     assert bundle.create_payment(ORDER)[0] == 201
     assert bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))[0] == 200
     return caplog.text

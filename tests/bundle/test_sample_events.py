@@ -98,7 +98,7 @@ def test_trade_lifecycle_from_the_sample_events(trade_bundle, trade_sim):
     value = json.loads(secrets.get_secret_value(SecretId=trade_bundle.resources.secret_id)["SecretString"])
     value["trade"] = trade_secret(trade_sim, platform_keys=[test_platform_key])
     secrets.put_secret_value(SecretId=trade_bundle.resources.secret_id, SecretString=json.dumps(value))
-    runtime.secrets_provider().clear_cache()
+    runtime.secret_cache().clear()
     trade_bundle.clock.offset = 1764072000 - time.time()
 
     status, order = status_of(trade_bundle.invoke("create_payment", sample("create_trade_payment.json")))

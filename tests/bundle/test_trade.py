@@ -154,7 +154,7 @@ class TestTradeOnlyStack:
         trade_bundle.session.client("secretsmanager").put_secret_value(
             SecretId=trade_bundle.resources.secret_id, SecretString=json.dumps({"trade": trade_secret(trade_sim)})
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
         create(trade_bundle)
         status, _ = trade_bundle.callback(notice_body("payment", payment_msg("T-1", 12800)))
         assert status == 401
@@ -262,7 +262,7 @@ class TestRefunds:
             SecretId=trade_bundle.resources.secret_id,
             SecretString=json.dumps({"trade": trade_secret(trade_sim, platform_keys=[public_pem(platform_key)])}),
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
         refund_no = status_of(trade_bundle, "refunds", "TR-5")["refund_no"]
         msg = {
             "app_id": APP_ID,
@@ -440,7 +440,7 @@ class TestKeyRotation:
         trade_bundle.session.client("secretsmanager").put_secret_value(
             SecretId=trade_bundle.resources.secret_id, SecretString=json.dumps(secret)
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
         pay(trade_bundle, create(trade_bundle))
         assert status_of(trade_bundle, "payments", "T-1")["status"] == "PAID"
 
@@ -456,7 +456,7 @@ class TestKeyRotation:
         trade_bundle.session.client("secretsmanager").put_secret_value(
             SecretId=trade_bundle.resources.secret_id, SecretString=json.dumps(secret)
         )
-        runtime.secrets_provider().clear_cache()
+        runtime.secret_cache().clear()
         params = create(trade_bundle)["pay_params"]
         assert "key_version=2" in params["byteAuthorization"]
         trade_sim.upload_app_key("1", None)  # the old key retired on the platform

@@ -6,14 +6,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .platforms import Platforms
-from .platforms.base import PaymentProtocol
-from .query_budget import QueryBudget
-from .queue import ReconcileMessage, ReconcileQueue
-from .settings import Settings
-from .states import Kind
-from .store import Store
+# Types only: what each use case needs is imported by the use case, and the queue's module only by
+# a context that sends (the callback's does not).
+if TYPE_CHECKING:
+    from .platforms import Platforms
+    from .platforms.base import PaymentProtocol
+    from .query_budget import QueryBudget
+    from .queue import ReconcileQueue
+    from .settings import Settings
+    from .states import Kind
+    from .store import Store
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Context:
         """Best effort: if SQS fails, the item's ``due_at`` makes the sweeper enqueue it later."""
         if self.queue is None:
             return False
+        from .queue import ReconcileMessage
+
         try:
             self.queue.schedule(ReconcileMessage(kind, ref, protocol), delay)
         except Exception:  # noqa: BLE001 - any SQS failure is covered by the sweeper (due_at)

@@ -13,8 +13,8 @@ from typing import Any
 
 from .api import ApiError, checked_ref, not_found, order_not_paid
 from .context import Context
-from .platforms import ADAPTERS
-from .platforms.base import LEGACY_PROTOCOL, protocol_of
+from .platforms import adapter_class
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
 from .states import Kind, OrderStatus
 from .store import Change, ConditionFailed, object_key
 from .views import view
@@ -35,7 +35,7 @@ class Fulfilments:
         now = self.ctx.now()
         change = Change(set={"fulfilled_at": now, "updated_at": now})
         cond = change.expr
-        protocols = [p.value for p, adapter in ADAPTERS.items() if adapter.records_fulfilment]
+        protocols = [p.value for p in PaymentProtocol if adapter_class(p).records_fulfilment]
         protocol_clause = f"{cond.name('protocol')} IN ({', '.join(cond.value(p) for p in protocols)})"
         if LEGACY_PROTOCOL.value in protocols:  # orders from before items named their protocol
             protocol_clause = f"attribute_not_exists({cond.name('protocol')}) OR {protocol_clause}"
@@ -53,7 +53,7 @@ class Fulfilments:
         if order is None:
             raise not_found(Kind.ORDER, ref)
         protocol = protocol_of(order.get("protocol"))
-        if not ADAPTERS[protocol].records_fulfilment:
+        if not adapter_class(protocol).records_fulfilment:
             raise ApiError(
                 409,
                 "fulfilment_not_supported",

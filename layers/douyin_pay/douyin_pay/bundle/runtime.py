@@ -11,26 +11,26 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from .audits import Audits
-from .callbacks import Callbacks
-from .client_token import MINI_APP_ACCESS_TOKEN, StoredTokenSource
-from .context import Context
-from .platforms import Platforms
-from .platforms.base import PaymentProtocol
-from .platforms.ecpay import EcpayPlatform
-from .platforms.trade import TradePlatform
-from .queries import Queries
-from .query_budget import QueryBudget, api_share
-from .queue import ReconcileQueue
-from .reconciler import Reconciler
-from .settings import Settings, load_secret
-from .store import Store
-from .submissions import Submissions
+from .settings import Settings
 
+# Each factory imports its use case when first called, so a handler loads the modules of its own
+# path and no other: every module skipped is cold start not paid (a dataclass costs ~0.5 ms to
+# create). tests/bundle/test_cold_paths.py checks what each handler loads.
 if TYPE_CHECKING:
+    from .audits import Audits
+    from .callbacks import Callbacks
+    from .client_token import StoredTokenSource
+    from .context import Context
     from .fulfilments import Fulfilments
     from .order_sync import OrderSync
+    from .platforms import Platform, Platforms
     from .publisher import Publisher
+    from .queries import Queries
+    from .queue import ReconcileQueue
+    from .reconciler import Reconciler
+    from .secret_cache import SecretCache
+    from .store import Store
+    from .submissions import Submissions
 
 # The AWS SDK and urllib3 log whole request and response bodies at DEBUG: the secret's value from
 # GetSecretValue, a notice's message in a write. Whatever level the stack logs at (LogLevel=DEBUG
@@ -77,26 +77,29 @@ def aws_client(service_name: str) -> Any:
 
 
 @functools.cache
-def secrets_provider() -> Any:
-    """Powertools' SecretsProvider over this environment's client. Its own default would build a
-    new boto3 Session for its client: about 150 ms of cold start for nothing."""
-    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+def secret_cache() -> SecretCache:
+    """This environment's copy of the payment secret (secret_cache.py), over the runtime's client."""
+    from .secret_cache import SecretCache
 
-    return SecretsProvider(boto3_client=aws_client("secretsmanager"))
+    return SecretCache(aws_client("secretsmanager"), settings().secret_id)
 
 
 def secret() -> Mapping[str, Any]:
-    """Cached by the provider for five minutes, so a rotation is picked up."""
-    return load_secret(secrets_provider(), settings().secret_id)
+    """Cached for five minutes, so a rotation is picked up."""
+    return secret_cache().get()
 
 
 @functools.cache
 def store() -> Store:
+    from .store import Store
+
     return Store(settings().table_name, aws_client("dynamodb"))
 
 
 @functools.cache
 def queue() -> ReconcileQueue | None:
+    from .queue import ReconcileQueue
+
     s = settings()
     return ReconcileQueue(aws_client("sqs"), s.queue_url, s.dlq_url) if s.queue_url else None
 
@@ -108,31 +111,51 @@ def platforms(query_attempts: int) -> Platforms:
     """The adapters, by how often a query may be tried inside one call."""
     found = _platforms.get(query_attempts)
     if found is None:
+        from .platforms import Platforms
+        from .platforms.base import PaymentProtocol
+
         s = settings()
         factories = {
-            PaymentProtocol.ECPAY: lambda: EcpayPlatform(
-                s, secret=secret, query_attempts=query_attempts, tokens=access_tokens, clock=lambda: now()
-            ),
-            PaymentProtocol.TRADE: lambda: TradePlatform(
-                s, secret=secret, query_attempts=query_attempts, tokens=client_tokens, clock=lambda: now()
-            ),
+            PaymentProtocol.ECPAY: functools.partial(_ecpay_adapter, s, query_attempts),
+            PaymentProtocol.TRADE: functools.partial(_trade_adapter, s, query_attempts),
         }
         found = _platforms[query_attempts] = Platforms(factories, default=s.protocol)
     return found
 
 
+# Each adapter's module is imported when the adapter is first built: an ecpay stack's handlers
+# never load the trade adapter's.
+def _ecpay_adapter(s: Settings, query_attempts: int) -> Platform:
+    from .platforms.ecpay import EcpayPlatform
+
+    return EcpayPlatform(s, secret=secret, query_attempts=query_attempts, tokens=access_tokens, clock=lambda: now())
+
+
+def _trade_adapter(s: Settings, query_attempts: int) -> Platform:
+    from .platforms.trade import TradePlatform
+
+    return TradePlatform(s, secret=secret, query_attempts=query_attempts, tokens=client_tokens, clock=lambda: now())
+
+
 def client_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
     """The stack's one client_token, kept in the table (client_token.py)."""
+    from .client_token import StoredTokenSource
+
     return StoredTokenSource(store(), settings().app_id, fetch, clock=lambda: now())
 
 
 def access_tokens(fetch: Callable[[], Any]) -> StoredTokenSource:
     """The stack's one mini-program access_token (ecpay order sync), kept in the table like the
     client_token: a fetch supersedes the previous token."""
+    from .client_token import MINI_APP_ACCESS_TOKEN, StoredTokenSource
+
     return StoredTokenSource(store(), settings().app_id, fetch, clock=lambda: now(), name=MINI_APP_ACCESS_TOKEN)
 
 
 def _context(query_attempts: int, *, sends: bool) -> Context:
+    from .context import Context
+    from .query_budget import QueryBudget, api_share
+
     s = settings()
     budget = None
     if query_attempts == API_QUERY_ATTEMPTS:  # the API's queries share one budget; reconciliation paces itself
@@ -149,21 +172,29 @@ def _context(query_attempts: int, *, sends: bool) -> Context:
 
 @functools.cache
 def submissions() -> Submissions:
+    from .submissions import Submissions
+
     return Submissions(_context(API_QUERY_ATTEMPTS, sends=True))
 
 
 @functools.cache
 def queries() -> Queries:
+    from .queries import Queries
+
     return Queries(_context(API_QUERY_ATTEMPTS, sends=False))
 
 
 @functools.cache
 def callbacks() -> Callbacks:
+    from .callbacks import Callbacks
+
     return Callbacks(_context(API_QUERY_ATTEMPTS, sends=False))
 
 
 @functools.cache
 def audits() -> Audits:
+    from .audits import Audits
+
     return Audits(_context(API_QUERY_ATTEMPTS, sends=False))
 
 
@@ -196,6 +227,8 @@ def fulfilments() -> Fulfilments:
 @functools.cache
 def reconciler() -> Reconciler:
     """For the reconcile consumer and the sweeper."""
+    from .reconciler import Reconciler
+
     return Reconciler(_context(QUEUED_QUERY_ATTEMPTS, sends=True))
 
 
@@ -212,7 +245,7 @@ def reset() -> None:
         settings,
         store,
         queue,
-        secrets_provider,
+        secret_cache,
         submissions,
         queries,
         callbacks,

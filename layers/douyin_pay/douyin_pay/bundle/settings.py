@@ -8,14 +8,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from ..errors import ConfigurationError
 from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol
 
 PRODUCTION = "production"
 SANDBOX = "sandbox"
-SECRET_MAX_AGE = 300  # seconds; a rotated SALT/token is picked up within five minutes
 
 
 class SettleAfter(StrEnum):
@@ -145,18 +143,3 @@ def _switch(name: str, value: str, *, default: bool) -> bool:
     if value not in ("on", "off"):
         raise ConfigurationError(f"{name} must be 'on' or 'off'")
     return value == "on"
-
-
-def load_secret(provider: Any, secret_id: str, *, max_age: int = SECRET_MAX_AGE) -> Mapping[str, Any]:
-    """The stack's secret as a JSON object, through a Powertools Parameters ``SecretsProvider``,
-    cached in memory for ``max_age`` seconds. Each platform adapter reads its own keys from it."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
-
-    try:
-        raw = provider.get(secret_id, transform="json", max_age=max_age)
-    except TransformParameterError as exc:
-        raise ConfigurationError("the payment secret is not valid JSON") from exc
-    if not isinstance(raw, Mapping):
-        # Messages name the shape that is wrong, never a value.
-        raise ConfigurationError("the payment secret must be a JSON object")
-    return raw

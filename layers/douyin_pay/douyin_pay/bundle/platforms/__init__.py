@@ -7,20 +7,27 @@ the stack now creates new orders with — so one stack serves both during a migr
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...errors import ConfigurationError
 from .base import PaymentProtocol, Platform, protocol_of
-from .ecpay import EcpayPlatform
-from .trade import TradePlatform
 
-# Adapter classes by protocol. Importing one must stay cheap: a platform client (and its HTTP
-# library, and for the trade system its RSA library) is built only when a use case first needs it.
-ADAPTERS: dict[PaymentProtocol, type[Platform]] = {
-    PaymentProtocol.ECPAY: EcpayPlatform,
-    PaymentProtocol.TRADE: TradePlatform,
+# The adapter module of each protocol, imported when a path first needs that protocol: a handler
+# of an ecpay-only stack never loads the trade adapter, except the callback, which asks it whether
+# a request is its own. Importing one must stay cheap too: a platform client (and its HTTP library,
+# and for the trade system its RSA library) is built only when a use case first needs it.
+_ADAPTER_CLASSES: dict[PaymentProtocol, tuple[str, str]] = {
+    PaymentProtocol.ECPAY: (".ecpay", "EcpayPlatform"),
+    PaymentProtocol.TRADE: (".trade", "TradePlatform"),
 }
+
+
+def adapter_class(protocol: PaymentProtocol) -> type[Platform]:
+    module, name = _ADAPTER_CLASSES[protocol]
+    return getattr(importlib.import_module(module, __name__), name)
+
 
 # The order callbacks are offered to the adapters: those that recognise their own headers first;
 # ecpay signs inside the body, so it takes whatever none of them claimed.
@@ -29,14 +36,14 @@ CALLBACK_ORDER = (PaymentProtocol.TRADE, PaymentProtocol.ECPAY)
 
 def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
     """What a read can show the front end to pay a stored order, from the adapter of its protocol."""
-    return ADAPTERS[protocol_of(item.get("protocol"))].stored_pay_params(item)
+    return adapter_class(protocol_of(item.get("protocol"))).stored_pay_params(item)
 
 
 def pay_window(item: Mapping[str, Any], *, default: int) -> int:
     """Seconds after ``created_at`` the order ``item`` stays payable, as its platform counts them
     (``default`` when it has no ``valid_time``): what local expiry and the reconcile give-up age
     count from, so neither gives up on an order that can still be paid."""
-    return ADAPTERS[protocol_of(item.get("protocol"))].pay_window(int(item.get("valid_time", default)))
+    return adapter_class(protocol_of(item.get("protocol"))).pay_window(int(item.get("valid_time", default)))
 
 
 class Platforms:
@@ -70,7 +77,7 @@ class Platforms:
     def for_callback(self, headers: Mapping[str, str]) -> Platform:
         """The adapter whose callbacks look like this request (the first that claims it)."""
         for protocol in CALLBACK_ORDER:
-            if protocol in self._factories and ADAPTERS[protocol].claims_callback(headers):
+            if protocol in self._factories and adapter_class(protocol).claims_callback(headers):
                 return self.get(protocol)
         return self.default
 
@@ -80,4 +87,11 @@ class Platforms:
         self._built.clear()
 
 
-__all__ = ["ADAPTERS", "PaymentProtocol", "Platform", "Platforms", "protocol_of", "stored_pay_params"]
+__all__ = [
+    "PaymentProtocol",
+    "Platform",
+    "Platforms",
+    "adapter_class",
+    "protocol_of",
+    "stored_pay_params",
+]

@@ -16,15 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...ecpay.notices import (
-    AnyNotice,
-    GenericNotice,
-    PaymentNotice,
-    RefundNotice,
-    SettleFinishNotice,
-    SettleNotice,
-    parse_callback,
-)
 from ...ecpay.signing import wire_value
 from ...errors import ConfigurationError, PlatformError, SignatureError, ValidationError
 from ..api import request_fields
@@ -49,6 +40,7 @@ from .base import (
 if TYPE_CHECKING:
     from ...ecpay.client import EcpayClient
     from ...ecpay.cps import CpsInfo
+    from ...ecpay.notices import AnyNotice, SettleFinishNotice, SettleNotice
     from ...ecpay.settlements import PlatformSettlement
     from .ecpay_sync import EcpayOrderSync
 
@@ -375,10 +367,14 @@ class EcpayPlatform:
             # A stack without ecpay keys (trade only) can verify no ecpay notice: whatever arrives
             # unsigned by the trade system is refused like a bad signature, not a misconfiguration.
             raise SignatureError("this stack has no ecpay callback token")
+        from ...ecpay.notices import parse_callback  # the notice types load on the callback path only
+
         return self.construct(parse_callback(body, EcpaySecrets.from_mapping(raw).tokens, now=self._clock()))
 
     def construct(self, notice: AnyNotice) -> VerifiedNotice:
         """The bundle's view of a notice the SDK has verified."""
+        from ...ecpay.notices import GenericNotice, PaymentNotice, RefundNotice, SettleFinishNotice, SettleNotice
+
         # The id is over msg alone: type is not signed (ecpay-spec §6.2), so a replay with another
         # type must not count as another notice. 128 bits keep the object's set of ids small.
         notice_id = hashlib.sha256(notice.msg.encode("utf-8")).hexdigest()[:32]
@@ -496,6 +492,8 @@ def _all_settle(raw: dict[str, Any], order: Mapping[str, Any] | None) -> frozens
 
 
 def _announced_auto_settlement(notice: SettleFinishNotice | SettleNotice) -> AutoSettlement | None:
+    from ...ecpay.notices import SettleNotice
+
     if isinstance(notice, SettleNotice):
         if notice.status.upper() != "SUCCESS":
             return None
