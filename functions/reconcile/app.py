@@ -9,11 +9,11 @@ import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from douyin_pay.bundle import runtime
 from douyin_pay.bundle.query_budget import RECONCILE_QPS_PER_CONSUMER
 from douyin_pay.bundle.queue import ReconcileMessage
+from douyin_pay.bundle.sqs_batch import SqsRecord, process_batch
 
 # Keeps one invocation's platform queries at or under RECONCILE_QPS_PER_CONSUMER per second: with
 # ReconcileMaxConcurrency consumers, reconciliation's share of the platform's query limit; the API
@@ -24,7 +24,6 @@ DEADLINE_MARGIN_MS = 12_000  # one platform query may take ~11 s (connect + read
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 class _Pacer:
@@ -39,7 +38,7 @@ class _Pacer:
 
 
 def _handler(context, pacer: _Pacer):
-    def handle(record) -> None:
+    def handle(record: SqsRecord) -> None:
         if context.get_remaining_time_in_millis() < DEADLINE_MARGIN_MS:
             raise TimeoutError("too close to the deadline; leaving this record for redelivery")
         logger.append_keys(message_id=record.message_id)  # correlates the step with its SQS message
@@ -59,6 +58,4 @@ def _handler(context, pacer: _Pacer):
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return process_partial_response(
-        event=event, record_handler=_handler(context, _Pacer()), processor=processor, context=context
-    )
+    return process_batch(event, _handler(context, _Pacer()), logger)

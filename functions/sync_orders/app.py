@@ -13,10 +13,10 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from douyin_pay.bundle import runtime
 from douyin_pay.bundle.order_sync import SyncLater, SyncOutcome
+from douyin_pay.bundle.sqs_batch import SqsRecord, process_batch
 
 BACKOFF_BASE = 10  # seconds before the first retry; doubled on each receive
 BACKOFF_MAX = 900
@@ -24,18 +24,15 @@ DEADLINE_MARGIN_MS = 25_000  # a push may take ~11 s, two of them and a token fe
 
 logger = Logger()
 metrics = Metrics()
-# A batch whose every change was deferred is not a function error (it would alarm, and the
-# backoff already set on each record would be lost to a whole-batch retry): report them all.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def backoff(receive_count: int) -> int:
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, receive_count - 1))
 
 
-def _later(record, reason: str) -> None:
+def _later(record: SqsRecord, reason: str) -> None:
     """Hide the record for its backoff: Lambda leaves a failed record's visibility as it is."""
-    count = int(record.attributes.approximate_receive_count or 1)
+    count = record.receive_count
     try:
         runtime.aws_client("sqs").change_message_visibility(
             QueueUrl=os.environ["ORDER_SYNC_QUEUE_URL"],
@@ -47,7 +44,7 @@ def _later(record, reason: str) -> None:
 
 
 def _handler(context):
-    def handle(record) -> None:
+    def handle(record: SqsRecord) -> None:
         if context.get_remaining_time_in_millis() < DEADLINE_MARGIN_MS:
             raise TimeoutError("too close to the deadline; leaving this record for redelivery")
         event = json.loads(record.body)
@@ -72,4 +69,6 @@ def _handler(context):
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return process_partial_response(event=event, record_handler=_handler(context), processor=processor, context=context)
+    # A batch whose every change was deferred is not a function error (it would alarm, and the
+    # backoff already set on each record would be lost to a whole-batch retry): report them all.
+    return process_batch(event, _handler(context), logger, raise_on_entire_batch_failure=False)

@@ -219,9 +219,9 @@ def test_a_poison_message_is_redriven_to_the_dlq(fast_stack):
     sqs.close()
     assert [m["Body"] for m in parked] == ["not a reconcile message"]
     # Failed maxReceiveCount times, then SQS moved it. A batch whose every record failed makes
-    # the invocation fail (Powertools raises), exactly as Lambda would see it.
+    # the invocation fail (sqs_batch raises EntireBatchFailed), exactly as Lambda would see it.
     assert int(parked[0]["Attributes"]["ApproximateReceiveCount"]) >= 5
-    assert {type(e).__name__ for e in stack.invocation_errors} == {"BatchProcessingError"}
+    assert {type(e).__name__ for e in stack.invocation_errors} == {"EntireBatchFailed"}
     stack.invocation_errors.clear()
 
 
