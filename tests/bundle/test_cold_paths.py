@@ -21,7 +21,8 @@ print(json.dumps(sorted(m for m in ("cryptography", "requests", "douyin_pay.trad
 """
 
 
-def loaded_by(function: str) -> list[str]:
+def run_probe(probe: str, function: str, *args: str, protocol: str) -> object:
+    """What ``probe`` prints last (JSON), run with the handler ``function``'s file in a fresh process."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "douyin_pay"), str(REPO)]),
@@ -29,16 +30,21 @@ def loaded_by(function: str) -> list[str]:
         "PAYMENTS_TABLE": "t",
         "DOUYIN_SECRET_ID": "s",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "DOUYIN_PROTOCOL": "trade",
+        "DOUYIN_PROTOCOL": protocol,
+        "RECONCILE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
     }
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO / "functions" / function / "app.py")],
+        [sys.executable, "-c", probe, str(REPO / "functions" / function / "app.py"), *args],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def loaded_by(function: str) -> list[str]:
+    return run_probe(PROBE, function, protocol="trade")  # type: ignore[return-value]
 
 
 def test_the_callback_loads_neither_rsa_nor_http_libraries_until_a_notice_needs_them():
@@ -48,3 +54,64 @@ def test_the_callback_loads_neither_rsa_nor_http_libraries_until_a_notice_needs_
 
 def test_the_query_function_loads_no_rsa_library():
     assert "cryptography" not in loaded_by("query")
+
+
+# What each handler's cold start (import and the bench's set-up of its first invocation,
+# local/bench/cold_start.py) must not load in an ecpay stack: the modules of other paths.
+SETUP_PROBE = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+from douyin_pay.bundle import runtime
+exec(sys.argv[2])
+print(json.dumps(sorted(sys.modules)))
+"""
+
+NOT_ON_THE_PATH = {
+    "callback": {
+        "requests",
+        "douyin_pay.ecpay.client",
+        "douyin_pay.bundle.submissions",
+        "douyin_pay.bundle.reconciler",
+        "douyin_pay.bundle.queue",
+        "aws_lambda_powertools.utilities.parameters",  # the secret's cache is our own (secret_cache.py)
+        "aws_lambda_powertools.event_handler",
+    },
+    "query": {
+        "requests",
+        "douyin_pay.ecpay.notices",
+        "douyin_pay.bundle.callbacks",
+        "douyin_pay.bundle.submissions",
+        "douyin_pay.bundle.platforms.trade",  # an ecpay stack reads ecpay orders
+        "aws_lambda_powertools.utilities.parameters",
+    },
+    "create_payment": {
+        "douyin_pay.ecpay.notices",
+        "douyin_pay.ecpay.bills",  # the client loads its bill and funds modules on their first use
+        "douyin_pay.ecpay.funds",
+        "douyin_pay.bundle.callbacks",
+        "douyin_pay.bundle.reconciler",
+    },
+    "reconcile": {
+        "aws_lambda_powertools.utilities.batch",  # partial batch responses are our own (sqs_batch.py)
+        "aws_lambda_powertools.utilities.data_classes",
+        "asyncio",
+        "douyin_pay.ecpay.bills",
+        "douyin_pay.bundle.submissions",
+    },
+}
+
+
+def loaded_after_setup(function: str) -> set[str]:
+    from local.bench.cold_start import SETUP
+
+    return set(run_probe(SETUP_PROBE, function, SETUP[function], protocol="ecpay"))  # type: ignore[arg-type]
+
+
+def test_each_cold_start_loads_only_its_own_path():
+    for function, absent in NOT_ON_THE_PATH.items():
+        loaded = loaded_after_setup(function)
+        assert "douyin_pay.bundle.runtime" in loaded, function  # the probe did load the handler
+        assert not absent & loaded, (function, sorted(absent & loaded))
