@@ -37,7 +37,7 @@ class BenchConfig:
         quick = args.quick
         return cls(
             quick=quick,
-            import_samples=args.samples or (7 if quick else 15),
+            import_samples=args.samples or (7 if quick else 21),  # medians of ratios near a goal need many
             latency_iterations=args.iterations or (40 if quick else 200),
             latency_warmup=3 if quick else 5,
             burst_orders=args.orders or (15 if quick else 50),
