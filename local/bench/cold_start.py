@@ -39,7 +39,8 @@ SETUP = {
         "runtime.secret_cache(); runtime.callbacks(); runtime.platforms(runtime.API_QUERY_ATTEMPTS).for_callback({}); "
         "import douyin_pay.ecpay.notices"
     ),
-    "query": "runtime.queries(); runtime.platforms(runtime.API_QUERY_ATTEMPTS).default",
+    # A read: the item's view, with what its protocol shows the front end (the traits, not the adapter).
+    "query": "runtime.queries(); import douyin_pay.bundle.platforms.ecpay_traits",
     "create_payment": _CREATE + "; import douyin_pay.bundle.platforms.ecpay_sync",
     "create_refund": _CREATE,
     "create_settlement": _CREATE,

@@ -78,6 +78,7 @@ NOT_ON_THE_PATH = {
         "douyin_pay.bundle.queue",
         "aws_lambda_powertools.utilities.parameters",  # the secret's cache is our own (secret_cache.py)
         "aws_lambda_powertools.event_handler",
+        "douyin_pay.bundle.platforms.trade",  # routing a callback asks the traits, not the adapter
     },
     "query": {
         "requests",
@@ -85,6 +86,11 @@ NOT_ON_THE_PATH = {
         "douyin_pay.bundle.callbacks",
         "douyin_pay.bundle.submissions",
         "douyin_pay.bundle.platforms.trade",  # an ecpay stack reads ecpay orders
+        # A read shows the item through the protocol's traits: no adapter, no port types, no
+        # state machine (a refresh loads them).
+        "douyin_pay.bundle.platforms.ecpay",
+        "douyin_pay.bundle.platforms.base",
+        "douyin_pay.bundle.observations",
         "aws_lambda_powertools.utilities.parameters",
     },
     "create_payment": {

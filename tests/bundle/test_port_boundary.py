@@ -24,6 +24,10 @@ BUNDLE = REPO / "layers" / "douyin_pay" / "douyin_pay" / "bundle"
 ADAPTER = BUNDLE / "platforms" / "ecpay.py"
 SYNC_ADAPTER = BUNDLE / "platforms" / "ecpay_sync.py"  # ecpay's order sync: the same adapter, its own module
 TRADE_ADAPTER = BUNDLE / "platforms" / "trade.py"
+# Each protocol's traits (what a read and the callback's routing need without the adapter): the
+# same adapter's facts, in a module light enough for those paths.
+ECPAY_TRAITS = BUNDLE / "platforms" / "ecpay_traits.py"
+TRADE_TRAITS = BUNDLE / "platforms" / "trade_traits.py"
 
 # The API contract's own field names (request and view): they are the bundle's, whatever protocol.
 API_FIELDS = {
@@ -82,7 +86,10 @@ def trade_facts() -> set[object]:
 
 
 # Each adapter, its facts, and the SDK package only it may import.
-PROTOCOLS = {"ecpay": ((ADAPTER, SYNC_ADAPTER), ecpay_facts), "trade": ((TRADE_ADAPTER,), trade_facts)}
+PROTOCOLS = {
+    "ecpay": ((ADAPTER, SYNC_ADAPTER, ECPAY_TRAITS), ecpay_facts),
+    "trade": ((TRADE_ADAPTER, TRADE_TRAITS), trade_facts),
+}
 
 
 def product_modules() -> Iterator[Path]:
@@ -152,5 +159,5 @@ def test_the_adapter_is_where_the_facts_are():
 
 
 def test_the_trade_adapter_is_where_its_facts_are():
-    tree = ast.parse(TRADE_ADAPTER.read_text(encoding="utf-8"))
-    assert {20000, "PROCESS", "byte-signature", "tag_group_id", "private_key"} <= {v for _, v in constants(tree)}
+    found = {v for path in (TRADE_ADAPTER, TRADE_TRAITS) for _, v in constants(ast.parse(path.read_text("utf-8")))}
+    assert {20000, "PROCESS", "byte-signature", "tag_group_id", "private_key"} <= found

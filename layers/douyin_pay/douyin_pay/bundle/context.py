@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 # a context that sends (the callback's does not).
 if TYPE_CHECKING:
     from .platforms import Platforms
-    from .platforms.base import PaymentProtocol
+    from .platforms.protocol import PaymentProtocol
     from .query_budget import QueryBudget
     from .queue import ReconcileQueue
     from .settings import Settings

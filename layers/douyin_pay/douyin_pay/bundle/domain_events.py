@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .platforms.base import protocol_of
+from .platforms.protocol import protocol_of
 from .states import Kind
 from .store import from_item, parse_object_key
 from .views import view

@@ -14,7 +14,7 @@ from typing import Any
 from .api import ApiError, checked_ref, not_found, order_not_paid
 from .context import Context
 from .platforms import adapter_class
-from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
+from .platforms.protocol import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
 from .states import Kind, OrderStatus
 from .store import Change, ConditionFailed, object_key
 from .views import view

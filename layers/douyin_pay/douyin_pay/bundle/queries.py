@@ -6,14 +6,15 @@ influencer's commission, the source video's ``item_id``) are recorded without ch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PlatformError
 from .api import checked_ref, not_found, platform_failure
-from .context import Context
-from .observations import apply_observation
 from .states import SUBMITTING, Kind, OrderStatus, is_terminal
 from .views import view
+
+if TYPE_CHECKING:
+    from .context import Context
 
 
 class Queries:
@@ -29,6 +30,9 @@ class Queries:
 
     def refresh(self, kind: Kind, ref: str) -> dict[str, Any]:
         """Ask the platform now and apply its answer through the state machine."""
+        # Loaded here: a read never needs the state machine or the port's types (a refresh does).
+        from .observations import apply_observation
+
         ref = checked_ref(kind, ref)
         item = self.ctx.store.get(kind, ref)
         if item is None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
+from .platforms.protocol import LEGACY_PROTOCOL, PaymentProtocol, protocol_of
 from .schedule import MAX_SQS_DELAY
 from .states import Kind
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .context import Context
     from .fulfilments import Fulfilments
     from .order_sync import OrderSync
-    from .platforms import Platform, Platforms
+    from .platforms import Platforms
+    from .platforms.base import Platform
     from .publisher import Publisher
     from .queries import Queries
     from .queue import ReconcileQueue
@@ -112,7 +113,7 @@ def platforms(query_attempts: int) -> Platforms:
     found = _platforms.get(query_attempts)
     if found is None:
         from .platforms import Platforms
-        from .platforms.base import PaymentProtocol
+        from .platforms.protocol import PaymentProtocol
 
         s = settings()
         factories = {

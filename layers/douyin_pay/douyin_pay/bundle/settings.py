@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..errors import ConfigurationError
-from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol
+from .platforms.protocol import LEGACY_PROTOCOL, PaymentProtocol
 
 PRODUCTION = "production"
 SANDBOX = "sandbox"

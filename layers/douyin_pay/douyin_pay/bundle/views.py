@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .platforms import stored_pay_params
-from .platforms.base import protocol_of
+from .platforms.protocol import protocol_of
 from .refund_rules import refundable_now
 from .states import Kind, OrderStatus
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigurationError
-from .base import PaymentProtocol, Platform, protocol_of
+from .protocol import PaymentProtocol, protocol_of
+
+if TYPE_CHECKING:
+    from .base import Platform
 
 # The adapter module of each protocol, imported when a path first needs that protocol: a handler
 # of an ecpay-only stack never loads the trade adapter, except the callback, which asks it whether
@@ -24,9 +27,23 @@ _ADAPTER_CLASSES: dict[PaymentProtocol, tuple[str, str]] = {
 }
 
 
+# What the bundle knows of each protocol without its adapter (stored pay params, the pay window,
+# whose callbacks are whose): plain functions, so a read or the callback's routing loads neither
+# the adapter nor the port's types.
+_TRAITS: dict[PaymentProtocol, str] = {
+    PaymentProtocol.ECPAY: ".ecpay_traits",
+    PaymentProtocol.TRADE: ".trade_traits",
+}
+
+
 def adapter_class(protocol: PaymentProtocol) -> type[Platform]:
     module, name = _ADAPTER_CLASSES[protocol]
     return getattr(importlib.import_module(module, __name__), name)
+
+
+def traits_of(protocol: PaymentProtocol) -> Any:
+    """The protocol's traits module (ecpay_traits.py, trade_traits.py)."""
+    return importlib.import_module(_TRAITS[protocol], __name__)
 
 
 # The order callbacks are offered to the adapters: those that recognise their own headers first;
@@ -36,14 +53,14 @@ CALLBACK_ORDER = (PaymentProtocol.TRADE, PaymentProtocol.ECPAY)
 
 def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
     """What a read can show the front end to pay a stored order, from the adapter of its protocol."""
-    return adapter_class(protocol_of(item.get("protocol"))).stored_pay_params(item)
+    return traits_of(protocol_of(item.get("protocol"))).stored_pay_params(item)
 
 
 def pay_window(item: Mapping[str, Any], *, default: int) -> int:
     """Seconds after ``created_at`` the order ``item`` stays payable, as its platform counts them
     (``default`` when it has no ``valid_time``): what local expiry and the reconcile give-up age
     count from, so neither gives up on an order that can still be paid."""
-    return adapter_class(protocol_of(item.get("protocol"))).pay_window(int(item.get("valid_time", default)))
+    return traits_of(protocol_of(item.get("protocol"))).pay_window(int(item.get("valid_time", default)))
 
 
 class Platforms:
@@ -77,7 +94,7 @@ class Platforms:
     def for_callback(self, headers: Mapping[str, str]) -> Platform:
         """The adapter whose callbacks look like this request (the first that claims it)."""
         for protocol in CALLBACK_ORDER:
-            if protocol in self._factories and adapter_class(protocol).claims_callback(headers):
+            if protocol in self._factories and traits_of(protocol).claims_callback(headers):
                 return self.get(protocol)
         return self.default
 
@@ -89,9 +106,9 @@ class Platforms:
 
 __all__ = [
     "PaymentProtocol",
-    "Platform",
     "Platforms",
     "adapter_class",
     "protocol_of",
     "stored_pay_params",
+    "traits_of",
 ]

@@ -22,30 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from ...errors import PlatformError
 from ..states import Kind
-
-
-class PaymentProtocol(StrEnum):
-    """Which of Douyin's payment protocols an object was created with; it keeps it for life."""
-
-    ECPAY = "ecpay"  # 担保支付 (ecpay v1)
-    TRADE = "trade"  # 通用交易系统 (trade_basic v1)
-
-
-# Items and reconcile messages written before objects recorded their protocol are ecpay's: it was
-# the only protocol then.
-LEGACY_PROTOCOL = PaymentProtocol.ECPAY
-
-
-def protocol_of(value: object) -> PaymentProtocol:
-    """The protocol recorded on an item or a message (absent: :data:`LEGACY_PROTOCOL`).
-
-    Raises ValueError for a value that names no protocol this bundle speaks."""
-    return PaymentProtocol(value) if value else LEGACY_PROTOCOL
+from .protocol import LEGACY_PROTOCOL as LEGACY_PROTOCOL  # re-exported: the port's names
+from .protocol import PaymentProtocol as PaymentProtocol
+from .protocol import protocol_of as protocol_of
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ...errors import ConfigurationError, PlatformError, SignatureError, Validat
 from ..api import request_fields
 from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
+from . import ecpay_traits as traits
 from .base import (
     Acceptance,
     AutoSettlement,
@@ -267,20 +268,11 @@ class EcpayPlatform:
     def pay_params(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         return self.stored_pay_params(item)
 
-    @staticmethod
-    def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
-        """``tt.pay`` takes ``orderInfo: {order_id, order_token}`` (ecpay-spec §3.1)."""
-        if item.get("order_id") and item.get("order_token"):
-            return {"order_id": item["order_id"], "order_token": item["order_token"]}
-        return None
-
-    @staticmethod
-    def pay_window(valid_time: int) -> int:
-        """Under 300 s is raised to 300 s (ecpay-spec §3.1, DOC-HG): an order sent with 180 is
-        still payable at 200 s."""
-        from ...ecpay.validation import effective_valid_time
-
-        return effective_valid_time(valid_time)
+    # The read side and the callback's routing are plain functions (ecpay_traits.py), which reads
+    # use without loading this module.
+    stored_pay_params = staticmethod(traits.stored_pay_params)
+    pay_window = staticmethod(traits.pay_window)
+    claims_callback = staticmethod(traits.claims_callback)
 
     def order_pusher(self) -> EcpayOrderSync | None:
         from .ecpay_sync import EcpayOrderSync
@@ -353,12 +345,6 @@ class EcpayPlatform:
         )
 
     # -- callbacks ----------------------------------------------------------------------------
-
-    @staticmethod
-    def claims_callback(headers: Mapping[str, str]) -> bool:
-        # ecpay signs inside the body (msg_signature), so it takes whatever no header-signed
-        # protocol claimed.
-        return True
 
     def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
         # ecpay signs inside the body; the headers carry nothing of the protocol's.

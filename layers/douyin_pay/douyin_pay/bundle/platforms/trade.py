@@ -28,6 +28,7 @@ from ...errors import ConfigurationError, PlatformError, SignatureError, Validat
 from ..api import ApiError, checked_ref, request_fields
 from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
+from . import trade_traits as traits
 from .base import (
     Acceptance,
     Fault,
@@ -361,14 +362,11 @@ class TradePlatform:
         )
         return signed.as_tt_request_order()
 
-    @staticmethod
-    def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
-        # Signing needs the private key: a read shows none; POST the same order again for fresh ones.
-        return None
-
-    @staticmethod
-    def pay_window(valid_time: int) -> int:
-        return valid_time  # payExpireSeconds has no documented minimum (trade-spec §4): nothing is raised
+    # The read side and the callback's routing are plain functions (trade_traits.py), which reads
+    # use without loading this module.
+    stored_pay_params = staticmethod(traits.stored_pay_params)
+    pay_window = staticmethod(traits.pay_window)
+    claims_callback = staticmethod(traits.claims_callback)
 
     @staticmethod
     def order_pusher() -> None:
@@ -459,11 +457,6 @@ class TradePlatform:
         )
 
     # -- callbacks ----------------------------------------------------------------------------
-
-    @staticmethod
-    def claims_callback(headers: Mapping[str, str]) -> bool:
-        # The trade system signs in headers (§5.1); ecpay never sends Byte-Signature.
-        return any(name.lower() == "byte-signature" for name in headers)
 
     def read_notice(self, headers: Mapping[str, str], body: bytes) -> VerifiedNotice:
         from ...trade.notices import parse_callback
