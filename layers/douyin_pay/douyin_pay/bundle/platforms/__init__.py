@@ -17,10 +17,10 @@ from .protocol import PaymentProtocol, protocol_of
 if TYPE_CHECKING:
     from .base import Platform
 
-# The adapter module of each protocol, imported when a path first needs that protocol: a handler
-# of an ecpay-only stack never loads the trade adapter, except the callback, which asks it whether
-# a request is its own. Importing one must stay cheap too: a platform client (and its HTTP library,
-# and for the trade system its RSA library) is built only when a use case first needs it.
+# The adapter module of each protocol, imported when a path first builds that protocol's adapter:
+# the handlers of an ecpay-only stack never load the trade adapter. Importing one must stay cheap
+# too: a platform client (and its HTTP library, and for the trade system its RSA library) is built
+# only when a use case first needs it.
 _ADAPTER_CLASSES: dict[PaymentProtocol, tuple[str, str]] = {
     PaymentProtocol.ECPAY: (".ecpay", "EcpayPlatform"),
     PaymentProtocol.TRADE: (".trade", "TradePlatform"),
@@ -52,7 +52,7 @@ CALLBACK_ORDER = (PaymentProtocol.TRADE, PaymentProtocol.ECPAY)
 
 
 def stored_pay_params(item: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What a read can show the front end to pay a stored order, from the adapter of its protocol."""
+    """What a read can show the front end to pay a stored order, as its protocol's traits say."""
     return traits_of(protocol_of(item.get("protocol"))).stored_pay_params(item)
 
 
