@@ -20,7 +20,7 @@ from ..errors import ConfigurationError, DouyinPayError, PlatformError, Unsignab
 from .states import Kind
 
 if TYPE_CHECKING:
-    from .platforms.base import Fault
+    from .platforms.calls import Fault
 
 MAX_BODY_BYTES = 64 * 1024  # API requests are small; anything larger is a mistake or abuse
 

@@ -28,7 +28,6 @@ from .api import ApiError
 from .context import Context
 from .observations import new_facts
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
-from .refund_openings import OpeningOutcome, RefundOpenings
 from .states import Kind, OrderStatus, RefundStatus, is_terminal
 from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, due_shard, object_key
 from .transitions import (
@@ -86,13 +85,6 @@ class Delivery:
     reply: Reply
 
 
-_OPENING_OUTCOMES = {
-    OpeningOutcome.RECORDED: NoticeOutcome.OPENED,
-    OpeningOutcome.EXISTS: NoticeOutcome.DUPLICATE,
-    OpeningOutcome.UNRESERVED: NoticeOutcome.MISMATCH,  # recorded and flagged: a person must look
-}
-
-
 class Callbacks:
     def __init__(self, context: Context) -> None:
         self.ctx = context
@@ -114,8 +106,7 @@ class Callbacks:
         if notice.app_id != self.ctx.settings.app_id:
             return self._flag(notice, target, NoticeOutcome.MISMATCH, ["app_id"], now)
         if notice.opening is not None:
-            opened = RefundOpenings(self.ctx).open(notice, now)
-            return NoticeResult(_OPENING_OUTCOMES[opened], target)
+            return self._opened(notice, target, now)
         if notice.auto_settlement is not None:
             return self._auto_settled(notice, target, now)
         if obs is None:
@@ -130,6 +121,17 @@ class Callbacks:
         except ConditionFailed as exc:
             return self._not_applied(notice, obs, exc.item, now)
         return NoticeResult(NoticeOutcome.APPLIED, target)
+
+    def _opened(self, notice: VerifiedNotice, target: Target, now: int) -> NoticeResult:
+        """A refund the platform opened (trade only): its module loads with the first one."""
+        from .refund_openings import OpeningOutcome, RefundOpenings
+
+        outcomes = {
+            OpeningOutcome.RECORDED: NoticeOutcome.OPENED,
+            OpeningOutcome.EXISTS: NoticeOutcome.DUPLICATE,
+            OpeningOutcome.UNRESERVED: NoticeOutcome.MISMATCH,  # recorded and flagged: a person must look
+        }
+        return NoticeResult(outcomes[RefundOpenings(self.ctx).open(notice, now)], target)
 
     @staticmethod
     def _once(change: Change, notice: VerifiedNotice) -> Change:

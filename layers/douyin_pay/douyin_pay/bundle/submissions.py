@@ -33,7 +33,8 @@ from .api import (
     same_request,
 )
 from .context import Context
-from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, Settleable, Submission, protocol_of
+from .platforms.base import LEGACY_PROTOCOL, PaymentProtocol, Platform, protocol_of
+from .platforms.calls import Settleable, Submission
 from .refund_rules import DAY, refund_clauses, refund_refusal
 from .schedule import SCHEDULES, SUBMIT_LEASE, SWEEP_SLACK
 from .settings import SettleAfter

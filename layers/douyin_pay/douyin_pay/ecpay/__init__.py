@@ -36,7 +36,6 @@ _EXPORTS: dict[str, str] = {
     "WithdrawResult": "funds",
     "WithdrawStatus": "funds",
     "AnyNotice": "notices",
-    "AutoSettlement": "notices",
     "GenericNotice": "notices",
     "Notice": "notices",
     "PaymentNotice": "notices",
@@ -66,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "SettleQueryResult": "results",
     "SettleResult": "results",
     "UnsettleAmountResult": "results",
+    "AutoSettlement": "settlements",
     "SettlePayeeAmount": "settlements",
     "UNSIGNED_KEYS": "signing",
     "callback_sign": "signing",
@@ -88,7 +88,6 @@ if TYPE_CHECKING:
     from .funds import WITHDRAW_CHANNELS, MerchantBalance, WithdrawOrderResult, WithdrawResult, WithdrawStatus
     from .notices import (
         AnyNotice,
-        AutoSettlement,
         GenericNotice,
         Notice,
         PaymentNotice,
@@ -116,7 +115,7 @@ if TYPE_CHECKING:
         SettleResult,
         UnsettleAmountResult,
     )
-    from .settlements import SettlePayeeAmount
+    from .settlements import AutoSettlement, SettlePayeeAmount
     from .signing import UNSIGNED_KEYS, callback_sign, request_sign, wire_value
 
 

@@ -23,15 +23,10 @@ from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
 from . import ecpay_traits as traits
 from .base import (
-    Acceptance,
     AutoSettlement,
-    Fault,
     Observation,
     PaymentProtocol,
     Reply,
-    Settleable,
-    SettlementReport,
-    Submission,
     Target,
     VerifiedNotice,
     joined_request,
@@ -43,6 +38,7 @@ if TYPE_CHECKING:
     from ...ecpay.cps import CpsInfo
     from ...ecpay.notices import AnyNotice, SettleFinishNotice, SettleNotice
     from ...ecpay.settlements import PlatformSettlement
+    from .calls import Acceptance, Fault, Settleable, SettlementReport, Submission
     from .ecpay_sync import EcpayOrderSync
 
 # -- the API's create requests, as ecpay takes them (ecpay-spec §3.1, §3.3, §3.5) ----------------
@@ -185,7 +181,10 @@ class EcpayPlatform:
         callback_url: str,
         order: Mapping[str, Any] | None = None,
     ) -> Submission:
+        # The calls' types are imported by the methods that return them: the callback path builds
+        # this adapter to read notices, and never creates them (calls.py).
         from ...ecpay.request_fields import order_fields, refund_fields, settle_fields
+        from .calls import Submission
 
         if kind is Kind.ORDER:
             from .ecpay_sync import display_fields, missing
@@ -256,6 +255,8 @@ class EcpayPlatform:
         return joined_request(KEPT_FIELDS[kind], item)
 
     def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
+        from .calls import Acceptance
+
         result = self.client().submit(ENDPOINTS[kind], fields)
         if kind is Kind.ORDER:
             facts = {"order_id": result.order_id, "order_token": result.order_token}
@@ -313,6 +314,8 @@ class EcpayPlatform:
     def settleable(self, out_order_no: str) -> Settleable:
         # query_order, not unsettle_amount: the latter is documented in one source only (ecpay-spec
         # §3.7 [S]); the commission comes with the order, which the platform says to ask again.
+        from .calls import Settleable
+
         order = self.client().query_order(out_order_no)
         commission = order.cps_info.share_amount if order.cps_info else None
         facts = _cps_facts(order.cps_info)
@@ -321,6 +324,8 @@ class EcpayPlatform:
         return Settleable(commission or 0, SETTLE_FEE_BASIS_POINTS, facts)
 
     def settlement_report(self, out_order_no: str) -> SettlementReport:
+        from .calls import SettlementReport
+
         found = self.client().query_platform_order(out_order_no).settlements
         done = [s for s in found if s.settle_status.upper() == "SUCCESS"]
         automatic = next((s for s in done if not s.out_settle_no), None)
@@ -337,6 +342,8 @@ class EcpayPlatform:
         return Observation(obs.kind, obs.ref, obs.status, obs.facts, obs.expect, follow_up=follow_up)
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault:
+        from .calls import Fault
+
         return Fault(
             retryable=error.retryable,
             rate_limited=error.err_no == RATE_LIMITED,

@@ -21,7 +21,7 @@ from ...ecpay.order_sync import INVALID_TOKEN, OrderDetail, OrderItem, SyncStatu
 from ...errors import ConfigurationError, PlatformError, ValidationError
 from ..settings import SANDBOX, Settings
 from ..states import FULFILLED, Kind, OrderStatus, RefundStatus
-from .base import Fault
+from .calls import Fault
 from .ecpay import SYNC_FIELDS
 
 if TYPE_CHECKING:

@@ -30,15 +30,10 @@ from ..settings import SANDBOX, Settings
 from ..states import Kind, OrderStatus, RefundStatus, SettlementStatus
 from . import trade_traits as traits
 from .base import (
-    Acceptance,
-    Fault,
     Observation,
     PaymentProtocol,
     RefundOpening,
     Reply,
-    Settleable,
-    SettlementReport,
-    Submission,
     Target,
     VerifiedNotice,
     joined_request,
@@ -48,6 +43,7 @@ from .base import (
 if TYPE_CHECKING:
     from ...trade.client import TradeClient
     from ...trade.tokens import TokenSource
+    from .calls import Acceptance, Fault, Settleable, SettlementReport, Submission
 
 # -- the API's create requests, as the trade system takes them (trade-spec §3.2, §4.5, §4.8) ------
 
@@ -222,6 +218,8 @@ class TradePlatform:
         callback_url: str,
         order: Mapping[str, Any] | None = None,
     ) -> Submission:
+        # The calls' types are imported by the methods that return them: the callback path builds
+        # this adapter to read notices, and never creates them (calls.py).
         self._production_only()  # before anything is written
         if kind is Kind.ORDER:
             return self._prepare_order(body, callback_url)
@@ -230,6 +228,8 @@ class TradePlatform:
         return self._prepare_settlement(body, out_order_no or "", callback_url)
 
     def _prepare_order(self, body: object, callback_url: str) -> Submission:
+        from .calls import Acceptance, Submission
+
         raw = request_fields(body, ORDER_FIELDS, ORDER_REQUIRED)
         raw.setdefault("valid_time", DEFAULT_VALID_TIME)
         ref = checked_ref(Kind.ORDER, raw["out_order_no"])
@@ -259,6 +259,7 @@ class TradePlatform:
         self, body: object, out_order_no: str, callback_url: str, order: Mapping[str, Any] | None
     ) -> Submission:
         from ...trade.request_fields import refund_fields
+        from .calls import Submission
 
         raw = request_fields(body, REFUND_FIELDS, ("out_refund_no", "refund_amount", "reason"))
         ref = checked_ref(Kind.REFUND, raw["out_refund_no"])
@@ -298,6 +299,7 @@ class TradePlatform:
 
     def _prepare_settlement(self, body: object, out_order_no: str, callback_url: str) -> Submission:
         from ...trade.request_fields import settle_fields
+        from .calls import Submission
 
         raw = request_fields(body, SETTLE_FIELDS, ("out_settle_no", "settle_desc"))
         if raw.get("settle_params") == []:
@@ -332,6 +334,7 @@ class TradePlatform:
 
     def submit(self, kind: Kind, fields: Mapping[str, Any]) -> Acceptance:
         from ...trade.request_fields import refund_fields, settle_fields
+        from .calls import Acceptance
 
         client = self.client()
         if kind is Kind.ORDER:  # created by tt.requestOrder: nothing to send
@@ -435,6 +438,8 @@ class TradePlatform:
     def settleable(self, out_order_no: str) -> Settleable:
         # The fee rate depends on the app's industry (trade-spec §1.3): left to the platform, which
         # refuses a settlement the seller's share cannot cover (23112).
+        from .calls import Settleable
+
         try:
             cps = self.client().query_cps(out_order_no=out_order_no)
         except PlatformError as exc:
@@ -445,9 +450,13 @@ class TradePlatform:
 
     def settlement_report(self, out_order_no: str) -> SettlementReport:
         # Never asked: the trade system has no settle-by-itself deadline (auto_settles_after).
+        from .calls import SettlementReport
+
         return SettlementReport(settled=False, automatic=None)
 
     def fault(self, kind: Kind, error: PlatformError) -> Fault:
+        from .calls import Fault
+
         unknown = isinstance(error, _Unknown) or (kind is Kind.ORDER and error.err_no in ORDER_NOT_FOUND)
         return Fault(
             retryable=error.retryable,
