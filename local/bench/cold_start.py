@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import site
 import statistics
@@ -17,12 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from local.aws_resources import REPO
 
-from .cold_imports import _child_env, beside_the_floor, round_robin, timing
+from .cold_imports import HANDLERS, _child_env, beside_the_floor, round_robin, timing
 from .common import BenchConfig, BenchError, render_table
 
 # What each handler's first invocation builds and imports besides its AWS and platform calls: its
@@ -84,17 +86,21 @@ def build_layer(into: Path) -> Path:
     return into / "python"
 
 
-def _child(layer: Path, name: str | None) -> dict[str, Any]:
-    if name is None:
-        body = _FLOOR
-    else:
-        body = f"import app\nfrom douyin_pay.bundle import runtime\n{SETUP[name].replace('; ', chr(10))}"
+def _command(layer: Path, name: str | None, body: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The child's argv and environment: the floor (``name`` None) or a handler's cold start."""
+    if body is None:
+        body = _FLOOR if name is None else f"import app\nfrom douyin_pay.bundle import runtime\n{SETUP[name]}"
     env = _child_env(name)
     runtime_packages = os.pathsep.join(site.getsitepackages())
     path = [str(layer), *([str(REPO / "functions" / name)] if name else []), runtime_packages]
     env |= {"PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1"}
+    return [sys.executable, "-S", "-c", _CHILD.format(body=body.replace("; ", "\n"))], env
+
+
+def _child(layer: Path, name: str | None) -> dict[str, Any]:
+    argv, env = _command(layer, name)
     done = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-S", "-c", _CHILD.format(body=body)],
+        argv,
         env=env,
         cwd=tempfile.gettempdir(),
         capture_output=True,
@@ -107,6 +113,51 @@ def _child(layer: Path, name: str | None) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# The same children counted in instructions by valgrind (callgrind): the CPU's work, the same on
+# every run to within about 1 %, where times on a shared machine swing by several. Less the
+# interpreter's own start (a child whose body is ``pass``), as the timed children start their clock
+# after it. PYTHONHASHSEED is fixed so that dictionaries are laid out alike from run to run.
+_STARTUP = "startup"
+
+
+def _instructions(layer: Path, target: str | None, valgrind: str) -> int:
+    argv, env = _command(layer, None, "pass") if target == _STARTUP else _command(layer, target)
+    done = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and code
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env | {"PYTHONHASHSEED": "0"},
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise BenchError(f"callgrind child for {target or 'floor'} failed:\n{done.stderr.strip()[-2000:]}")
+    return int(found.group(1))
+
+
+def count_instructions(layer: Path) -> dict[str, Any]:
+    """Each target's instructions beside the floor's, or why they were not counted."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
+    targets: list[str | None] = [_STARTUP, None, *HANDLERS]
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # counts do not depend on the load
+        counts = dict(zip(targets, pool.map(lambda t: _instructions(layer, t, valgrind), targets), strict=True))
+    startup = counts[_STARTUP]
+    floor = counts[None] - startup
+    return {
+        "floor": floor,
+        "handlers": {
+            name: {"instructions": n, "ratio_to_floor": round(n / floor, 3)}
+            for name, n in ((name, counts[name] - startup) for name in HANDLERS)
+        },
+        "startup": startup,
+    }
+
+
 def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="layer-as-built-") as tmp:
@@ -114,6 +165,7 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
         samples_per_target = 2 if cfg.quick else cfg.import_samples
         samples = round_robin(samples_per_target, lambda target: _child(layer, target))
         pyc = sum(1 for _ in layer.rglob("*.pyc"))
+        instructions = {"skipped": "--quick"} if cfg.quick else count_instructions(layer)
 
     def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return {**timing(rows), "peak_rss_mb": round(statistics.median(r["rss_kb"] for r in rows) / 1024, 1)}
@@ -124,7 +176,8 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
         figures["setup"] = SETUP[name]
     return {
         "method": (
-            f"{samples_per_target} fresh `python -S -c` children per target, round-robin; the layer built by "
+            f"{samples_per_target} fresh `python -S -c` children per target, round-robin (÷ floor: the median "
+            "of each round's ratio to the floor's child in the same round); the layer built by "
             f"layers/douyin_pay/Makefile ({pyc} .pyc files), read-only, PYTHONDONTWRITEBYTECODE=1; timed: "
             "`import app` + the first invocation's set-up (column `setup`: everything it builds and imports "
             "besides its AWS and platform calls, complete by tests/e2e/test_first_invocation.py); boto3 from "
@@ -133,12 +186,13 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
         "floor": floor,
         "handlers": handlers,
         "within_goals": all(h["ratio_to_floor"] <= h["goal"] for h in handlers.values()),
+        "instructions": instructions,
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
 
 def print_cold_start(section: dict[str, Any]) -> None:
-    floor = section["floor"]
+    floor, counted = section["floor"], section["instructions"].get("handlers")
     rows = [
         [
             "floor: boto3 + DynamoDB client",
@@ -147,6 +201,7 @@ def print_cold_start(section: dict[str, Any]) -> None:
             floor["max_ms"],
             "1.00",
             "",
+            *(["1.00"] if counted else []),
             floor["peak_rss_mb"],
             "",
         ]
@@ -161,11 +216,21 @@ def print_cold_start(section: dict[str, Any]) -> None:
                 h["max_ms"],
                 f"{h['ratio_to_floor']:.2f}",
                 f"≤ {h['goal']} {verdict}",
+                *([f"{counted[name]['ratio_to_floor']:.3f}"] if counted else []),
                 h["peak_rss_mb"],
                 h["setup"],
             ]
         )
     print("\n## 1b. Cold start as deployed: import + first invocation's set-up, layer as built (ms)\n")
-    headers = ["handler", "median", "min", "max", "÷ floor", "goal", "peak RSS MB", "set-up timed"]
+    headers = ["handler", "median", "min", "max", "÷ floor", "goal"]
+    headers += [*(["instructions ÷ floor"] if counted else []), "peak RSS MB", "set-up timed"]
     print(render_table(headers, rows))
     print(f"\n{section['method']}.")
+    if counted:
+        print(
+            f"\nInstructions: one child per target under valgrind (callgrind), less the interpreter's start; "
+            f"the floor's: {section['instructions']['floor']:,}. The same on every run to about 1 %: the "
+            "figure to compare between runs, where times move with the machine's load."
+        )
+    else:
+        print(f"\nInstructions not counted: {section['instructions']['skipped']}.")

@@ -1,6 +1,6 @@
-"""Configuration of the bundle's functions: plain settings from the environment the template sets,
-secrets (the platform's keys) from Secrets Manager through Powertools Parameters — never from the
-environment, and never in a log line or an error message."""
+"""Configuration of the bundle's functions: plain settings from the environment the template sets.
+The secrets (the platform's keys) come from Secrets Manager (secret_cache.py), never from the
+environment, and never appear in a log line or an error message."""
 
 from __future__ import annotations
 
