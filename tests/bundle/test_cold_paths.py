@@ -80,10 +80,8 @@ NOT_ON_THE_PATH = {
         "aws_lambda_powertools.event_handler",
         "douyin_pay.bundle.platforms.trade",  # routing a callback asks the traits, not the adapter
         # The types of the calls to the platform, which a callback never makes (the adapter imports
-        # them in the methods that return them), the settlement model only a settle_finish notice
-        # carries, and the refunds only the trade system opens.
+        # them in the methods that return them), and the refunds only the trade system opens.
         "douyin_pay.bundle.platforms.calls",
-        "douyin_pay.ecpay.settlements",
         "douyin_pay.bundle.refund_openings",
     },
     "query": {

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "WithdrawResult": "funds",
     "WithdrawStatus": "funds",
     "AnyNotice": "notices",
+    "AutoSettlement": "notices",
     "GenericNotice": "notices",
     "Notice": "notices",
     "PaymentNotice": "notices",
@@ -65,7 +66,6 @@ _EXPORTS: dict[str, str] = {
     "SettleQueryResult": "results",
     "SettleResult": "results",
     "UnsettleAmountResult": "results",
-    "AutoSettlement": "settlements",
     "SettlePayeeAmount": "settlements",
     "UNSIGNED_KEYS": "signing",
     "callback_sign": "signing",
@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from .funds import WITHDRAW_CHANNELS, MerchantBalance, WithdrawOrderResult, WithdrawResult, WithdrawStatus
     from .notices import (
         AnyNotice,
+        AutoSettlement,
         GenericNotice,
         Notice,
         PaymentNotice,
@@ -115,7 +116,7 @@ if TYPE_CHECKING:
         SettleResult,
         UnsettleAmountResult,
     )
-    from .settlements import AutoSettlement, SettlePayeeAmount
+    from .settlements import SettlePayeeAmount
     from .signing import UNSIGNED_KEYS, callback_sign, request_sign, wire_value
 
 

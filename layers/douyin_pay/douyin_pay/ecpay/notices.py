@@ -17,17 +17,15 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from .. import _fields as read
 from .._callbacks import malformed as _malformed
 from .._callbacks import no_duplicate_keys as _no_duplicate_keys
 from ..errors import ConfigurationError, MalformedCallbackError, SignatureError
 from .cps import CpsInfo, cps_mapping
+from .settlements import PlatformSettlement, read_settlement
 from .signing import callback_sign
-
-if TYPE_CHECKING:
-    from .settlements import AutoSettlement
 
 _REQUIRED_ENVELOPE = ("msg", "msg_signature", "nonce", "timestamp", "type")
 MAX_TYPE_LENGTH = 32  # ecpay-spec §6.1: type is a string of at most 32 characters
@@ -150,6 +148,10 @@ class SettleNotice(Notice):
         return bool(self.is_auto_settle) and not self.out_settle_no
 
 
+# A settlement the platform made by itself; the same model as query_platform_order reports.
+AutoSettlement = PlatformSettlement
+
+
 @dataclass(frozen=True, kw_only=True)
 class SettleFinishNotice(Notice):
     """``type = settle_finish``: the platform settled an order automatically (notified once)."""
@@ -265,10 +267,6 @@ def verify_callback(envelope: Mapping[str, str], tokens: str | Sequence[str]) ->
 
 
 def _settle_finish(base: dict[str, Any], d: Mapping[str, Any]) -> SettleFinishNotice:
-    # The settlement model loads with the first settle_finish notice (once per order, 150 days
-    # after its payment): the cold start of every other notice does not create its classes.
-    from .settlements import read_settlement
-
     return SettleFinishNotice(
         **base,
         app_id=read.as_str(d, "ma_app_id", _malformed, required=True),
@@ -340,13 +338,3 @@ def parse_callback(body: bytes | str, tokens: str | Sequence[str], *, now: float
     if builder is None:
         return GenericNotice(**base, data=data)
     return builder({**base, "data": data}, data)
-
-
-def __getattr__(name: str) -> object:
-    # AutoSettlement is defined beside the model it names (settlements.py) and loaded on first use;
-    # it is still importable from here, where it always was.
-    if name == "AutoSettlement":
-        from .settlements import AutoSettlement
-
-        return AutoSettlement
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

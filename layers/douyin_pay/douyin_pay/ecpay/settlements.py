@@ -30,10 +30,6 @@ class PlatformSettlement:
     settle_plat_no: str = ""  # notices only
 
 
-# A settlement the platform made by itself (a settle_finish notice's list): the same model.
-AutoSettlement = PlatformSettlement
-
-
 def read_settlement(item: object, payees_key: str, fail: read.Fail) -> PlatformSettlement:
     """One settlement object; ``payees_key`` is where its payees are (the two sources differ)."""
     if not isinstance(item, Mapping):
