@@ -83,7 +83,7 @@ def test_every_sdk_dataclass_resolves_its_type_hints():
     for package in ("douyin_pay.ecpay", "douyin_pay.trade"):
         for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
             module = importlib.import_module(f"{package}.{info.name}")
-            for name, value in vars(module).items():
+            for value in vars(module).values():
                 if dataclasses.is_dataclass(value) and isinstance(value, type) and value.__module__ == module.__name__:
                     typing.get_type_hints(value)  # raises on an unresolvable annotation
                     checked += 1
