@@ -1,7 +1,8 @@
 """Section 1b: cold start as deployed — the layer as its Makefile builds it for `sam build`, read-only
 and with no bytecode written (Lambda's /opt), then import the handler **and** do its first
 invocation's set-up (the AWS clients and, on platform-calling paths, the platform client's import),
-in a fresh process, paired round-robin with the floor (boto3 + one DynamoDB client). Peak RSS too.
+in a fresh process, paired round-robin with the floor (boto3 + one DynamoDB client). Peak RSS too,
+and, where valgrind is installed, the same processes' instructions: deterministic, where times are not.
 
 The runtime's own boto3 comes from this interpreter's site-packages, compiled, as Lambda's is.
 """
