@@ -31,7 +31,7 @@ from .aws_calls import measure_aws_calls, print_aws_calls
 from .burst_summary import measure_burst, print_burst
 from .cold_imports import HANDLERS, measure_imports, print_imports
 from .cold_start import measure_cold_start, print_cold_start
-from .common import BenchConfig, calls_text, progress
+from .common import BenchConfig, calls_text, progress, usable_cpus
 from .latency import measure_latency, print_latency
 
 
@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
         "executable": sys.executable,
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus_usable": usable_cpus(),
         "cpu_model": cpu_model,
         "packages": versions,
     }

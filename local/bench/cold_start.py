@@ -26,7 +26,7 @@ from typing import Any
 from local.aws_resources import REPO
 
 from .cold_imports import HANDLERS, _child_env, beside_the_floor, round_robin, timing
-from .common import BenchConfig, BenchError, render_table
+from .common import BenchConfig, BenchError, render_table, usable_cpus
 
 # What each handler's first invocation builds and imports besides its AWS and platform calls: its
 # use case, the AWS clients, the adapter and, where it calls the platform, the platform client. An
@@ -144,8 +144,7 @@ def count_instructions(layer: Path) -> dict[str, Any]:
     if valgrind is None:
         return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
     targets: list[str | None] = [_STARTUP, None, *HANDLERS]
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # counts do not depend on the load
+    with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:  # counts do not depend on the load
         counts = dict(zip(targets, pool.map(lambda t: _instructions(layer, t, valgrind), targets), strict=True))
     startup = counts[_STARTUP]
     floor = counts[None] - startup

@@ -47,6 +47,11 @@ class BenchConfig:
         )
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity), not merely those the machine has."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def progress(text: str) -> None:
     print(f"… {text}", file=sys.stderr, flush=True)
 

@@ -20,6 +20,14 @@ echo "==1== Collected : $((code * 1000))" >&2
 """
 
 
+def fake_valgrind(monkeypatch, folder: Path, script: str) -> None:
+    """``script`` as the valgrind the bench finds on the PATH."""
+    fake = folder / "valgrind"
+    fake.write_text(script)
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(cold_start.shutil, "which", lambda _: str(fake))
+
+
 def test_no_valgrind_is_a_reason_not_a_failure(monkeypatch):
     monkeypatch.setattr(cold_start.shutil, "which", lambda _: None)
     assert cold_start.count_instructions(Path("/nonexistent")) == {
@@ -28,10 +36,7 @@ def test_no_valgrind_is_a_reason_not_a_failure(monkeypatch):
 
 
 def test_counts_are_less_the_start_and_over_the_floor(monkeypatch, tmp_path):
-    fake = tmp_path / "valgrind"
-    fake.write_text(FAKE_VALGRIND)
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(cold_start.shutil, "which", lambda _: str(fake))
+    fake_valgrind(monkeypatch, tmp_path, FAKE_VALGRIND)
 
     counted = cold_start.count_instructions(tmp_path)
 
@@ -50,9 +55,6 @@ def test_counts_are_less_the_start_and_over_the_floor(monkeypatch, tmp_path):
 
 
 def test_a_failed_child_names_its_target(monkeypatch, tmp_path):
-    fake = tmp_path / "valgrind"
-    fake.write_text("#!/bin/sh\necho 'valgrind: boom' >&2\nexit 1\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(cold_start.shutil, "which", lambda _: str(fake))
+    fake_valgrind(monkeypatch, tmp_path, "#!/bin/sh\necho 'valgrind: boom' >&2\nexit 1\n")
     with pytest.raises(cold_start.BenchError, match=r"callgrind child for \w+ failed"):
         cold_start.count_instructions(tmp_path)
