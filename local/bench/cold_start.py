@@ -63,6 +63,14 @@ t1 = time.perf_counter()
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({{"ms": (t1 - t0) * 1000, "rss_kb": int(hwm.split()[1])}}))
 """
+
+# The floor does the same work in every child, so its children's spread is the machine's. Two runs of
+# the same code on this project's 2-CPU VM, ten minutes apart: the floor's median was 1.11x its fastest
+# child in one and 1.38x in the other, where create_refund's time ratio read 1.53 against 1.43 (its
+# instructions: 1.361 in both). The children's CPU time showed nothing (it was 1.00x their wall
+# time): the slowness was on the VM's host.
+NOISY_FLOOR_SPREAD = 1.15
+
 _FLOOR = 'import boto3\nboto3.client("dynamodb", region_name="us-east-1")'
 
 
@@ -158,6 +166,26 @@ def count_instructions(layer: Path) -> dict[str, Any]:
     }
 
 
+def judge(handlers: dict[str, dict[str, Any]], instructions: dict[str, Any]) -> str:
+    """Sets each handler's ``goal`` and ``within_goal``; returns the figure they were judged by.
+
+    By the instruction ratio where it was counted: it is the same cold start's CPU work, and the
+    same on every run, where the time ratio moves with whatever else the machine runs (see
+    NOISY_FLOOR_SPREAD) and a goal's verdict would move with it. By the time ratio otherwise.
+    """
+    counted = instructions.get("handlers")
+    for name, figures in handlers.items():
+        figures["goal"] = GOAL.get(name, PLATFORM_GOAL)
+        ratio = counted[name]["ratio_to_floor"] if counted else figures["ratio_to_floor"]
+        figures["within_goal"] = ratio <= figures["goal"]
+    return "instructions" if counted else "time"
+
+
+def floor_spread(floor: dict[str, Any]) -> float:
+    """The floor's median over its fastest child: near 1 when nothing else took the machine."""
+    return round(floor["median_ms"] / floor["min_ms"], 3)
+
+
 def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="layer-as-built-") as tmp:
@@ -172,8 +200,8 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
 
     floor, handlers = beside_the_floor(samples, stats)
     for name, figures in handlers.items():
-        figures["goal"] = GOAL.get(name, PLATFORM_GOAL)
         figures["setup"] = SETUP[name]
+    judged_by = judge(handlers, instructions)
     return {
         "method": (
             f"{samples_per_target} fresh `python -S -c` children per target, round-robin (÷ floor: the median "
@@ -185,7 +213,9 @@ def measure_cold_start(cfg: BenchConfig) -> dict[str, Any]:
         ),
         "floor": floor,
         "handlers": handlers,
-        "within_goals": all(h["ratio_to_floor"] <= h["goal"] for h in handlers.values()),
+        "judged_by": judged_by,
+        "within_goals": all(h["within_goal"] for h in handlers.values()),
+        "floor_spread": floor_spread(floor),
         "instructions": instructions,
         "seconds": round(time.perf_counter() - t0, 2),
     }
@@ -200,14 +230,13 @@ def print_cold_start(section: dict[str, Any]) -> None:
             floor["min_ms"],
             floor["max_ms"],
             "1.00",
-            "",
             *(["1.00"] if counted else []),
+            "",
             floor["peak_rss_mb"],
             "",
         ]
     ]
     for name, h in section["handlers"].items():
-        verdict = "ok" if h["ratio_to_floor"] <= h["goal"] else "OVER"
         rows.append(
             [
                 name,
@@ -215,22 +244,32 @@ def print_cold_start(section: dict[str, Any]) -> None:
                 h["min_ms"],
                 h["max_ms"],
                 f"{h['ratio_to_floor']:.2f}",
-                f"≤ {h['goal']} {verdict}",
                 *([f"{counted[name]['ratio_to_floor']:.3f}"] if counted else []),
+                f"≤ {h['goal']} {'ok' if h['within_goal'] else 'OVER'}",
                 h["peak_rss_mb"],
                 h["setup"],
             ]
         )
     print("\n## 1b. Cold start as deployed: import + first invocation's set-up, layer as built (ms)\n")
-    headers = ["handler", "median", "min", "max", "÷ floor", "goal"]
-    headers += [*(["instructions ÷ floor"] if counted else []), "peak RSS MB", "set-up timed"]
+    headers = ["handler", "median", "min", "max", "÷ floor", *(["instructions ÷ floor"] if counted else [])]
+    headers += [f"goal (by {section['judged_by']})", "peak RSS MB", "set-up timed"]
     print(render_table(headers, rows))
     print(f"\n{section['method']}.")
     if counted:
         print(
             f"\nInstructions: one child per target under valgrind (callgrind), less the interpreter's start; "
-            f"the floor's: {section['instructions']['floor']:,}. The same on every run to about 1 %: the "
-            "figure to compare between runs, where times move with the machine's load."
+            f"the floor's: {section['instructions']['floor']:,}. The same on every run to about 1 %, so the "
+            "goals are judged by them; times move with the machine's load."
         )
     else:
-        print(f"\nInstructions not counted: {section['instructions']['skipped']}.")
+        print(
+            f"\nInstructions not counted: {section['instructions']['skipped']}. The goals are judged by "
+            "time, which moves with the machine's load."
+        )
+    spread = section["floor_spread"]
+    if spread > NOISY_FLOOR_SPREAD:
+        print(
+            f"\nA noisy run: the floor's median was {spread:.2f}× its fastest child (above "
+            f"{NOISY_FLOOR_SPREAD} the machine was busy), so its time ratios may read high or low. Compare "
+            "time ratios from a quiet run."
+        )

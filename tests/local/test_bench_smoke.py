@@ -108,5 +108,8 @@ def test_cold_start_as_deployed(bench):
         assert figures["peak_rss_mb"] > section["floor"]["peak_rss_mb"] * 0.5, name
         assert figures["goal"] in (1.25, 1.5), name
         assert figures["ratio_of_medians"] > 0, name
-    # Counting instructions under valgrind takes a minute: the full run only.
+        assert figures["within_goal"] is (figures["ratio_to_floor"] <= figures["goal"]), name
+    # Counting instructions under valgrind takes a minute: the full run only, so times judge here.
     assert section["instructions"] == {"skipped": "--quick"}
+    assert section["judged_by"] == "time"
+    assert section["floor_spread"] >= 1
