@@ -125,3 +125,18 @@ def test_each_cold_start_loads_only_its_own_path():
         loaded = loaded_after_setup(function)
         assert "douyin_pay.bundle.runtime" in loaded, function  # the probe did load the handler
         assert not absent & loaded, (function, sorted(absent & loaded))
+
+
+def test_every_dataclass_in_the_layer_has_a_docstring_of_its_own():
+    # Without one, @dataclass writes "Name(field: type, ...)" as the docstring, with
+    # inspect.signature: at class creation, so at every cold start that loads the class.
+    import ast
+
+    missing = []
+    for path in sorted((REPO / "layers" / "douyin_pay" / "douyin_pay").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or ast.get_docstring(node) is not None:
+                continue
+            if any("dataclass" in ast.unparse(decorator) for decorator in node.decorator_list):
+                missing.append(f"{path.relative_to(REPO)}: {node.name}")
+    assert not missing, missing

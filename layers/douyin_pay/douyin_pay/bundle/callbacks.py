@@ -64,6 +64,8 @@ class NoticeOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class NoticeResult:
+    """What a verified notice did (``outcome``), and to which object."""
+
     outcome: NoticeOutcome
     target: Target | None = None
 

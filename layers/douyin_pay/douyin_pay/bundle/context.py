@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Context:
+    """The collaborators a use case is built with."""
+
     settings: Settings
     store: Store
     platforms: Platforms

@@ -61,6 +61,8 @@ DETAIL_TYPES = (*STATUS_EVENTS.values(), *ORDER_MARKS.values(), *AUDIT_EVENTS.va
 
 @dataclass(frozen=True)
 class DomainEvent:
+    """One state change, as the bus carries it."""
+
     detail_type: str
     detail: Mapping[str, Any]
     time: int  # epoch seconds of the change

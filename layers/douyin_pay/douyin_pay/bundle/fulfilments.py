@@ -22,6 +22,8 @@ from .views import view
 
 @dataclass(frozen=True)
 class Fulfilment:
+    """The order's view after a fulfilment, and whether this request recorded it."""
+
     view: dict[str, Any]
     created: bool  # False when the order was fulfilled already
 

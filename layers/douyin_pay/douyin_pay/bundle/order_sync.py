@@ -52,6 +52,8 @@ class SyncLater(Exception):
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What order sync did for one event."""
+
     outcome: SyncOutcome
     out_order_no: str | None = None
     statuses: tuple[int, ...] = ()  # what was pushed, in order

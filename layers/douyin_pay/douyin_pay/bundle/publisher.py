@@ -21,6 +21,8 @@ MAX_ENTRIES = 10  # PutEvents' limit per call
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What one batch of stream records did on the bus."""
+
     published: int  # events accepted by the bus
     failed_record: str | None  # the sequence number to retry from (None: the whole batch is out)
 

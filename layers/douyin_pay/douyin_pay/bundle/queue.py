@@ -20,6 +20,8 @@ MESSAGE_VERSION = 1
 
 @dataclass(frozen=True)
 class ReconcileMessage:
+    """One object to reconcile, as its SQS message names it."""
+
     kind: Kind
     ref: str
     protocol: PaymentProtocol = LEGACY_PROTOCOL

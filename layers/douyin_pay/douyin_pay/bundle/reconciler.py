@@ -42,6 +42,8 @@ class ReconcileOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class ReconcileResult:
+    """What one reconcile step did."""
+
     outcome: ReconcileOutcome
     status: str | None = None  # the final status, when the step moved the object
 

@@ -34,6 +34,8 @@ SWEEP_SLACK = 600  # how late a reconcile step may run before the sweeper treats
 
 @dataclass(frozen=True)
 class Backoff:
+    """When a kind of object's next reconcile step runs, and when to stop trying."""
+
     delays: tuple[int, ...]  # delay before step n; the last one repeats
     max_age: Callable[[Mapping[str, Any]], int]  # seconds after creation to keep trying
     max_attempts: int

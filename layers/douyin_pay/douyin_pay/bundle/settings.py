@@ -34,6 +34,8 @@ class RefundAudit(StrEnum):
 
 @dataclass(frozen=True)
 class Settings:
+    """One stack's configuration, read once per execution environment by :meth:`from_env`."""
+
     app_id: str
     table_name: str
     secret_id: str

@@ -86,6 +86,8 @@ class ConditionFailed(Exception):
 
 @dataclass
 class Reason:
+    """Why one action of a cancelled transaction failed, and the item it found."""
+
     code: str  # "None" when that action was fine
     item: dict[str, Any] | None
 

@@ -58,6 +58,8 @@ REF_FIELD = {Kind.ORDER: "out_order_no", Kind.REFUND: "out_refund_no", Kind.SETT
 
 @dataclass(frozen=True)
 class Answer:
+    """The view a create answers with, and whether this request created the object."""
+
     view: dict[str, Any]
     created: bool  # False when an identical earlier request is answered again
 

@@ -173,6 +173,8 @@ def _cell(column: str, reader: Any = read.as_str, *, required: bool = False) -> 
 
 @dataclass(frozen=True)
 class PaymentBillRow:
+    """One row of the payment bill (fen)."""
+
     seq: int = _cell("序号", read.as_int, required=True)
     paid_time: str = _cell("支付时间", required=True)
     merchant_uid: str = _cell("商户号")
@@ -187,6 +189,8 @@ class PaymentBillRow:
 
 @dataclass(frozen=True)
 class SettleBillRow:
+    """One row of the settlement bill (fen)."""
+
     seq: int = _cell("序号", read.as_int, required=True)
     settle_time: str = _cell("分账时间", required=True)
     merchant_uid: str = _cell("商户号")
@@ -205,6 +209,8 @@ class SettleBillRow:
 
 @dataclass(frozen=True)
 class RefundBillRow:
+    """One row of the refund bill (fen)."""
+
     seq: int = _cell("序号", read.as_int, required=True)
     refund_time: str = _cell("退款时间", required=True)
     merchant_uid: str = _cell("商户号")

@@ -18,6 +18,8 @@ from .. import _fields as read
 
 @dataclass(frozen=True)
 class CpsInfo:
+    """An order's influencer data: the commission (fen) and who earned it."""
+
     share_amount: int | None = read.wire("share_amount", read.as_amount)  # the commission, fen
     douyin_id: str = read.wire("douyin_id", read.as_str)
     nickname: str = read.wire("nickname", read.as_str)

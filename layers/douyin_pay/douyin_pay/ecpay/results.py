@@ -51,6 +51,8 @@ class CreateOrderResult:
 
 @dataclass(frozen=True)
 class PaymentInfo:
+    """query_order's ``payment_info``: the payment's state and how it was paid (fen)."""
+
     total_fee: int = read.wire("total_fee", _amount, required=True)
     order_status: str = read.wire("order_status", _str, required=True)  # SUCCESS / TIMEOUT / PROCESSING / FAIL
     pay_time: str = read.wire("pay_time", _str)
@@ -64,6 +66,8 @@ class PaymentInfo:
 
 @dataclass(frozen=True)
 class OrderQueryResult:
+    """query_order's answer: the order, its payment and its CPS data."""
+
     out_order_no: str = read.wire("out_order_no", _str)
     order_id: str = read.wire("order_id", _str)
     payment: PaymentInfo
@@ -86,6 +90,8 @@ class OrderQueryResult:
 
 @dataclass(frozen=True)
 class RefundResult:
+    """create_refund's answer: the platform's refund number."""
+
     refund_no: str = read.wire("refund_no", _str)
 
     @classmethod
@@ -95,6 +101,8 @@ class RefundResult:
 
 @dataclass(frozen=True)
 class RefundQueryResult:
+    """query_refund's answer: the refund's state (fen)."""
+
     refund_no: str = read.wire("refund_no", _str)
     refund_amount: int = read.wire("refund_amount", _amount, required=True)
     refund_status: str = read.wire("refund_status", _str, required=True)  # SUCCESS / FAIL / PROCESSING
@@ -110,6 +118,8 @@ class RefundQueryResult:
 
 @dataclass(frozen=True)
 class SettleResult:
+    """settle's answer: the platform's settlement number."""
+
     settle_no: str = read.wire("settle_no", _str)
 
     @classmethod
@@ -119,6 +129,8 @@ class SettleResult:
 
 @dataclass(frozen=True)
 class SettleQueryResult:
+    """query_settle's answer: the settlement's state (fen)."""
+
     settle_no: str = read.wire("settle_no", _str)
     settle_amount: int | None = read.wire("settle_amount", _amount)
     settle_status: str = read.wire("settle_status", _str, required=True)  # SUCCESS / FAIL / PROCESSING

@@ -12,12 +12,16 @@ from .. import _fields as read
 
 @dataclass(frozen=True)
 class SettlePayeeAmount:
+    """One payee's share of a settlement, in fen."""
+
     merchant_uid: str
     amount: int
 
 
 @dataclass(frozen=True)
 class PlatformSettlement:
+    """One settlement as the platform records it; amounts in fen, times as the platform writes them."""
+
     settle_no: str
     settle_status: str
     payees: tuple[SettlePayeeAmount, ...]  # settle_info (notice) / settle_param_list (query)

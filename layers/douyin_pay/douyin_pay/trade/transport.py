@@ -21,6 +21,8 @@ from .._http import post
 
 @dataclass(frozen=True)
 class Reply:
+    """One HTTP answer of the trade system's API."""
+
     status: int
     payload: Any  # the parsed JSON body, or None when the body is not JSON
     log_id: str | None  # the X-Tt-Logid header, when the body has no log_id of its own
