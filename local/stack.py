@@ -121,13 +121,13 @@ class LocalStack:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        from moto.server import ThreadedMotoServer
+        from local.moto_server import MotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         # An invocation that only refused input has no metric; Powertools warns each time.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         make_dynamodb_atomic()
-        self.moto = ThreadedMotoServer(ip_address=LOOPBACK, port=self.config.ports.aws, verbose=False)
+        self.moto = MotoServer(LOOPBACK, self.config.ports.aws)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self._set_env(
@@ -227,8 +227,7 @@ class LocalStack:
             client.close()
         self._clients.clear()
         if self.moto:
-            self.moto.stop()
-            self.moto._server.server_close()  # ThreadedMotoServer.stop() leaves the socket bound
+            self.moto.close()
         from douyin_pay.bundle import runtime
 
         runtime.reset()
