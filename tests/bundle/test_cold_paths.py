@@ -3,6 +3,7 @@ package load only on the trade paths, so an ecpay stack's callback does not star
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -130,8 +131,6 @@ def test_each_cold_start_loads_only_its_own_path():
 def test_every_dataclass_in_the_layer_has_a_docstring_of_its_own():
     # Without one, @dataclass writes "Name(field: type, ...)" as the docstring, with
     # inspect.signature: at class creation, so at every cold start that loads the class.
-    import ast
-
     missing = []
     for path in sorted((REPO / "layers" / "douyin_pay" / "douyin_pay").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -108,7 +108,7 @@ def test_cold_start_as_deployed(bench):
         assert figures["peak_rss_mb"] > section["floor"]["peak_rss_mb"] * 0.5, name
         assert figures["goal"] in (1.25, 1.5), name
         assert figures["ratio_of_medians"] > 0, name
-        assert figures["within_goal"] is (figures["ratio_to_floor"] <= figures["goal"]), name
+        assert isinstance(figures["within_goal"], bool), name  # judge() itself: test_bench_verdicts.py
     # Counting instructions under valgrind takes a minute: the full run only, so times judge here.
     assert section["instructions"] == {"skipped": "--quick"}
     assert section["judged_by"] == "time"
