@@ -56,6 +56,14 @@ def api_routes() -> list[Route]:
     return routes
 
 
+def _closing(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    """``connection: close`` on an answer to a request that asked for it (the simulators' deliveries
+    do, as the platform opens a connection per callback). Without it the client's pool keeps the
+    connection for its next request, which then races the server's close and, under load, loses:
+    the next delivery fails with RemoteDisconnected and is counted as a callback we did not answer."""
+    return {"connection": "close"} if handler.close_connection else {}
+
+
 def _write(handler: BaseHTTPRequestHandler, result: Any) -> None:
     """Turn a Lambda proxy answer (payload 2.0) into the HTTP response."""
     if not isinstance(result, dict) or "statusCode" not in result:
@@ -68,6 +76,7 @@ def _write(handler: BaseHTTPRequestHandler, result: Any) -> None:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name.lower()] = ",".join(str(v) for v in values)
     headers["content-length"] = str(len(data))
+    headers |= _closing(handler)
     for name, value in headers.items():
         handler.send_header(name, value)
     for cookie in result.get("cookies") or []:
@@ -91,6 +100,8 @@ class _Base(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        for name, value in _closing(self).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
