@@ -96,14 +96,8 @@ class _Base(BaseHTTPRequestHandler):
         return parts.path, parts.query, list(self.headers.items()), body
 
     def _fail(self, status: int, message: str) -> None:
-        data = json.dumps({"message": message}).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for name, value in _closing(self).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        body = json.dumps({"message": message})
+        _write(self, {"statusCode": status, "headers": {"content-type": "application/json"}, "body": body})
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: the stack prints its own timeline
         pass
