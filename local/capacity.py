@@ -57,23 +57,25 @@ def read_units(size: int, *, consistent: bool = True) -> float:
 class CapacityMeter:
     """Counts the capacity units a boto3 DynamoDB client's calls bill, from the items themselves.
 
-    Each write's key is read before and after it through ``admin`` (another client, not counted),
-    so a write is billed at the larger of the two sizes; a transaction's actions at twice that; a
-    write that failed its condition at the existing item's size. ``index_keys`` names the sparse
-    index's key attributes (KEYS_ONLY): an index write happens only where they appear, change or
-    go (a change is a delete plus a put). Meant for one call at a time (a test, a bench step).
+    ``tables`` maps each metered table to its sparse index's key attributes (KEYS_ONLY; ``()`` for a
+    table without one); calls on other tables are not metered. Each write's key is read before and
+    after it through ``admin`` (another client, not counted), so a write is billed at the larger of
+    the two sizes; a transaction's actions at twice that; a write that failed its condition at the
+    existing item's size. An index write happens only where the index's keys appear, change or go
+    (a change is a delete plus a put). Meant for one call at a time (a test, a bench step).
     """
 
     WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 
-    def __init__(self, admin: Any, table: str, index_keys: tuple[str, ...]) -> None:
+    def __init__(self, admin: Any, tables: Mapping[str, tuple[str, ...]]) -> None:
         self.admin = admin
-        self.table = table
-        self.index_keys = index_keys
+        self.tables = dict(tables)
         self.table_wru = 0
         self.index_wru = 0
         self.rru = 0.0
-        self._before: list[tuple[dict, dict | None, int]] = []
+        self._before: list[tuple[str, dict, dict | None, int]] = []
+        self._key_names: dict[str, tuple[str, ...]] = {}
+        self._reading = False  # whether the read in flight is on a metered table
 
     def install(self, client: Any) -> CapacityMeter:
         events = client.meta.events
@@ -91,38 +93,54 @@ class CapacityMeter:
 
     def _before_call(self, model: Any, params: dict, **_: Any) -> None:
         if model.name in self.WRITES:
-            key = params.get("Key") or {k: params["Item"][k] for k in ("pk", "sk")}
-            self._before = [(key, self._get(key), 1)]
+            self._before = self._snapshot([params], factor=1)
         elif model.name == "TransactWriteItems":
-            self._before = []
-            for action in params["TransactItems"]:
-                [body] = action.values()
-                key = body.get("Key") or {k: body["Item"][k] for k in ("pk", "sk")}
-                # Every action of a transaction, a ConditionCheck too, bills twice the plain write.
-                self._before.append((key, self._get(key), 2))
+            # Every action of a transaction, a ConditionCheck too, bills twice the plain write.
+            self._before = self._snapshot([next(iter(a.values())) for a in params["TransactItems"]], factor=2)
+        elif model.name in ("GetItem", "Query"):
+            self._reading = params.get("TableName") in self.tables
+
+    def _snapshot(self, writes: list[dict], factor: int) -> list[tuple[str, dict, dict | None, int]]:
+        taken = []
+        for write in writes:
+            table = write["TableName"]
+            if table in self.tables:
+                key = write.get("Key") or {k: write["Item"][k] for k in self._key_of(table)}
+                taken.append((table, key, self._get(table, key), factor))
+        return taken
 
     def _after_call(self, model: Any, parsed: dict, **_: Any) -> None:
         if model.name in self.WRITES or model.name == "TransactWriteItems":
-            for key, before, factor in self._before:
-                after = self._get(key)
+            for table, key, before, factor in self._before:
+                after = self._get(table, key)
                 self.table_wru += factor * write_units(before, after)
-                self.index_wru += self._index_writes(before, after)
+                self.index_wru += self._index_writes(self.tables[table], before, after)
             self._before = []
-        elif model.name == "GetItem":
-            self.rru += read_units(item_size(_plain(parsed.get("Item") or {})))
-        elif model.name == "Query":
-            size = sum(item_size(_plain(i)) for i in parsed.get("Items", []))
-            self.rru += read_units(size, consistent=False)  # a global secondary index reads eventually
+        elif model.name in ("GetItem", "Query") and self._reading:
+            if model.name == "GetItem":
+                self.rru += read_units(item_size(_plain(parsed.get("Item") or {})))
+            else:
+                size = sum(item_size(_plain(i)) for i in parsed.get("Items", []))
+                self.rru += read_units(size, consistent=False)  # a global secondary index reads eventually
 
-    def _index_writes(self, before: dict | None, after: dict | None) -> int:
-        old = _index_entry(before, self.index_keys)
-        new = _index_entry(after, self.index_keys)
+    @staticmethod
+    def _index_writes(index_keys: tuple[str, ...], before: dict | None, after: dict | None) -> int:
+        if not index_keys:
+            return 0
+        old = _index_entry(before, index_keys)
+        new = _index_entry(after, index_keys)
         if old == new:
             return 0
         return (old is not None) + (new is not None)  # a moved entry is a delete plus a put
 
-    def _get(self, key: dict) -> dict | None:
-        item = self.admin.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+    def _key_of(self, table: str) -> tuple[str, ...]:
+        if table not in self._key_names:
+            schema = self.admin.describe_table(TableName=table)["Table"]["KeySchema"]
+            self._key_names[table] = tuple(k["AttributeName"] for k in schema)
+        return self._key_names[table]
+
+    def _get(self, table: str, key: dict) -> dict | None:
+        item = self.admin.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
         return _plain(item) if item else None
 
 

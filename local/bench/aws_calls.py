@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import lifecycle
+from .baseline import RECORD_SECONDS, RETRY_WINDOW_SECONDS
+from .baseline_lifecycle import BaselineLifecycle
 from .bundle_env import capacity_meter, in_process_bundle, payment_notice, reconcile_order_message
 from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
 
@@ -126,17 +128,63 @@ def _reconcile_step(c: _Counting) -> None:
     c.measure("reconcile_step", lambda: step("w-rec"), lambda: step("m-rec"), batch_ok)
 
 
-def measure_lifecycle(b: Any, meter: Any) -> dict[str, Any]:
-    """Each step of one payment's life (lifecycle.py), then the totals beside the floor."""
-    figures = {}
+UNITS = ("calls", "table_wru", "index_wru", "rru")
+
+
+def _total(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {key: sum(f[key] for f in figures.values()) for key in UNITS}
+
+
+def measure_lifecycle(b: Any, meter: Any, baseline: Any = None) -> dict[str, Any]:
+    """Each step of one payment's life (lifecycle.py), then the totals beside the floor and the
+    goal; with a :class:`~local.bench.baseline_lifecycle.BaselineLifecycle`, each notice also
+    processed the common way (its other steps are ours)."""
+    figures: dict[str, dict[str, Any]] = {}
+    theirs: dict[str, dict[str, Any]] = {}
     for name, step in lifecycle.steps(b).items():
+        body = step.notice() if step.notice else None
+        before = baseline.snapshot() if baseline is not None and body is not None else None
         b.calls.reset()
         meter.reset()
-        step()
+        if body is None:
+            step.run()
+        else:
+            b.callback(body)
         dynamodb = sum(n for op, n in b.calls.count().items() if op != "SendMessage")
         figures[name] = {**meter.totals(), "calls": dynamodb}
-    total = {key: sum(f[key] for f in figures.values()) for key in ("calls", "table_wru", "index_wru", "rru")}
-    return {"steps": figures, "total": total, "floor": lifecycle.FLOOR}
+        if baseline is not None:
+            if body is None:
+                theirs[name] = {**figures[name], "as_ours": True}
+            else:
+                measured = baseline.notice(body, before, baseline.snapshot())
+                theirs[name] = {key: measured[key] for key in UNITS} | {"as_ours": False}
+    total = _total(figures)
+    wru = total["table_wru"] + total["index_wru"]
+    life: dict[str, Any] = {
+        "steps": figures,
+        "total": total,
+        "floor": lifecycle.FLOOR,
+        "goal": {
+            "wru": lifecycle.WRU_GOAL,
+            "ours_wru": wru,
+            "ratio_to_floor": round(wru / lifecycle.FLOOR["wru"], 2),
+            "within_goal": wru <= lifecycle.WRU_GOAL,
+            "rule": "write units, table and index together, at most 1.5x the floor's (which counts both)",
+        },
+    }
+    if baseline is not None:
+        life["baseline"] = {"steps": theirs, "total": _total(theirs)}
+    return life
+
+
+def _baseline_notice_figures(life: dict[str, Any], duplicates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The baseline's cost per callback notice: the lifecycle's pay notice and its redeliveries."""
+    new = life["baseline"]["steps"]["pay notice"]
+    return {
+        "callback_new": {key: new[key] for key in UNITS},
+        "callback_duplicate_same_environment": {key: duplicates["same_environment"][key] for key in UNITS},
+        "callback_duplicate_another_environment": {key: duplicates["another_environment"][key] for key in UNITS},
+    }
 
 
 def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
@@ -146,7 +194,12 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
         # In this order: the refund needs the orders the callbacks paid.
         for step in (_payment_and_callbacks, _refund, _settlement, _reconcile_step):
             step(counting)
-        life = measure_lifecycle(b, counting.meter)
+        baseline = BaselineLifecycle(b)
+        try:
+            life = measure_lifecycle(b, counting.meter, baseline)
+            duplicates = baseline.duplicates()
+        finally:
+            baseline.close()
     ops = counting.ops
 
     totals = Counter()
@@ -166,6 +219,20 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
         ),
         "operations": ops,
         "lifecycle": life,
+        "baseline": {
+            "what": (
+                "Powertools @idempotent_function (local/bench/baseline.py) with the record kept "
+                f"{RECORD_SECONDS // 3600} h (the platform retries for about 24 h 4 min) and the local "
+                "cache on, around the state write ours makes (local/bench/baseline_lifecycle.py); its "
+                "requests, query and reconcile steps are ours"
+            ),
+            "config": {
+                "expires_after_seconds": RECORD_SECONDS,
+                "retry_window_seconds": RETRY_WINDOW_SECONDS,
+                "use_local_cache": True,
+            },
+            "operations": _baseline_notice_figures(life, duplicates),
+        },
         "totals": {"by_operation": dict(totals), "calls": sum(totals.values())},
         "seconds": round(time.perf_counter() - t0, 2),
     }
@@ -192,11 +259,52 @@ def print_aws_calls(section: dict[str, Any]) -> None:
     headers = ["operation", "calls", "total", "budget", "table WRU", "index WRU", "RRU", "warm-up run (not counted)"]
     print(render_table(headers, rows))
     print(f"\nCapacity: {section['capacity_note']}.")
-    life = section["lifecycle"]
-    total, floor = life["total"], life["floor"]
-    print(
-        f"\nOne lifecycle ({', '.join(life['steps'])}): {total['calls']} DynamoDB calls, "
-        f"{total['table_wru']} table + {total['index_wru']} index write units, {total['rru']} read units; "
-        f"the floor: {floor['calls']} calls, {floor['wru']} write units, {floor['rru']} read unit."
-    )
+    _print_baseline_notices(section)
+    _print_lifecycle(section["lifecycle"])
     print(f"\nTotal over the {len(rows)} operations: {section['totals']['calls']} calls. {section['note']}")
+
+
+def _units(f: dict[str, Any]) -> list[Any]:
+    """calls, write units (table + index), read units."""
+    return [f["calls"], f"{f['table_wru']} + {f['index_wru']}", f["rru"]]
+
+
+def _print_baseline_notices(section: dict[str, Any]) -> None:
+    ops, theirs = section["operations"], section["baseline"]["operations"]
+    ours_new = {**ops["callback_new"]["capacity"], "calls": ops["callback_new"]["total"]}
+    ours_dup = {**ops["callback_duplicate"]["capacity"], "calls": ops["callback_duplicate"]["total"]}
+    rows = [
+        ["new notice", *_units(ours_new), *_units(theirs["callback_new"])],
+        ["duplicate, same environment", *_units(ours_dup), *_units(theirs["callback_duplicate_same_environment"])],
+        [
+            "duplicate, another environment",
+            *_units(ours_dup),
+            *_units(theirs["callback_duplicate_another_environment"]),
+        ],
+    ]
+    print("\nPer callback notice, ours beside the Powertools baseline (WRU: table + index):\n")
+    headers = ["", "ours: calls", "WRU", "RRU", "baseline: calls", "WRU", "RRU"]
+    print(render_table(headers, rows))
+    print(f"\nBaseline: {section['baseline']['what']}.")
+
+
+def _print_lifecycle(life: dict[str, Any]) -> None:
+    theirs = life.get("baseline")
+    rows = []
+    for name, ours in life["steps"].items():
+        row = [name, *_units(ours)]
+        if theirs:
+            step = theirs["steps"][name]
+            row += [f"{step['calls']} (ours)" if step["as_ours"] else step["calls"], *_units(step)[1:]]
+        rows.append(row)
+    total, floor, goal = life["total"], life["floor"], life["goal"]
+    rows.append(["one lifecycle", *_units(total), *(_units(theirs["total"]) if theirs else [])])
+    rows.append(["the floor", floor["calls"], floor["wru"], floor["rru"], *(["", "", ""] if theirs else [])])
+    headers = ["step", "ours: calls", "WRU", "RRU", *(["baseline: calls", "WRU", "RRU"] if theirs else [])]
+    print("\nOne lifecycle, step by step (WRU: table + index):\n")
+    print(render_table(headers, rows))
+    verdict = "holds" if goal["within_goal"] else "NOT MET"
+    print(
+        f"\nGoal: one lifecycle at most {goal['wru']:g} write units (1.5x the floor's {floor['wru']}, "
+        f"table and index together): ours {goal['ours_wru']} ({goal['ratio_to_floor']}x the floor), {verdict}."
+    )

@@ -5,6 +5,7 @@ This is the only module of the bench that reaches into ``douyin_pay.bundle`` or
 adapt here. What it relies on:
 
 ``douyin_pay.bundle`` (internals):
+  - ``store.DUE_INDEX_ATTRS`` and ``callbacks.NOTICES`` (the attribute holding an object's notice ids);
   - ``runtime.reset()``, ``runtime.aws_client(service)`` (the handlers' cached clients, hooked to
     count calls) and ``runtime.now`` (set to the harness clock, put back to ``time.time``);
   - ``queue.ReconcileMessage(states.Kind.ORDER, no).body()``: the reconcile queue's message body;
@@ -136,11 +137,24 @@ def _count_secret_fetches(calls: Any) -> None:
 def capacity_meter(bundle: Any) -> Any:
     """A CapacityMeter on the handlers' DynamoDB client, reading items through an admin client."""
     from douyin_pay.bundle import runtime
-    from douyin_pay.bundle.store import DUE_INDEX_ATTRS
     from local.capacity import CapacityMeter
 
     admin = bundle.session.client("dynamodb")
-    return CapacityMeter(admin, bundle.resources.table_name, DUE_INDEX_ATTRS).install(runtime.aws_client("dynamodb"))
+    return CapacityMeter(admin, {bundle.resources.table_name: due_index_keys()}).install(runtime.aws_client("dynamodb"))
+
+
+def due_index_keys() -> tuple[str, ...]:
+    """The key attributes of the table's sparse due index (what the reconcile sweeper reads)."""
+    from douyin_pay.bundle.store import DUE_INDEX_ATTRS
+
+    return DUE_INDEX_ATTRS
+
+
+def notice_ids_attribute() -> str:
+    """The attribute in which an object records the ids of the notices it has taken."""
+    from douyin_pay.bundle.callbacks import NOTICES
+
+    return NOTICES
 
 
 class OursEnvironment:

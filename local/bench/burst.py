@@ -144,23 +144,29 @@ def _create_orders(b: Any, numbers: list[str]) -> dict[str, str]:
 
 
 def _sequential(r: _Round, seq_no: str) -> dict[str, Any]:
-    """One environment, one notice then its redelivery: the per-notice cost without any race."""
+    """One environment, one notice then its redelivery, then the redelivery again in a second
+    environment: the per-notice cost without any race (the baseline's local cache answers only
+    in the environment that processed the notice)."""
     sequential: dict[str, Any] = {}
-    seq_new, seq_dup = r.notices_for(seq_no, 2)
+    seq_new, seq_dup, seq_elsewhere = r.notices_for(seq_no, 3)
     for name, factory in (("ours", r.ours), ("baseline", r.baseline)):
-        env = factory()
+        env, other = factory(), factory()
         try:
             env.warm()
+            other.warm()
             first = env.handle(seq_new)
             new_calls = dict(env.calls)
             env.calls.clear()
             again = env.handle(seq_dup)
+            elsewhere = other.handle(seq_elsewhere)
             sequential[name] = {
                 "new": {"outcome": first, "calls": new_calls},
                 "duplicate": {"outcome": again, "calls": dict(env.calls)},
+                "duplicate_another_environment": {"outcome": elsewhere, "calls": dict(other.calls)},
             }
         finally:
             env.close()
+            other.close()
     return sequential
 
 

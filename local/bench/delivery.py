@@ -24,15 +24,14 @@ class BaselineEnvironment:
     def __init__(self, bundle: Any, idempotency_table: str, orders_table: str) -> None:
         from local.events import lambda_context
 
-        from .baseline import PowertoolsEnvironment
+        from .baseline import MoveToPaid, PowertoolsEnvironment
 
         self.idempotency_table = idempotency_table
         self.env = PowertoolsEnvironment(
             bundle.session,
             idempotency_table=idempotency_table,
-            orders_table=orders_table,
             lambda_context=lambda_context("CallbackFunction", timeout_ms=20_000),
-            clock=bundle.clock,
+            write=MoveToPaid(orders_table, bundle.clock),
         )
         self.calls = self.env.calls
 

@@ -77,6 +77,22 @@ def test_capacity_units_per_operation(bench):
     assert ops["query"]["capacity"] == {"table_wru": 0, "index_wru": 0, "rru": 1}
 
 
+def test_capacity_units_beside_the_baseline_and_the_floor(bench):
+    section = bench[1]["aws_calls"]
+    theirs = section["baseline"]["operations"]
+    assert section["baseline"]["config"]["use_local_cache"] is True
+    assert (
+        section["baseline"]["config"]["expires_after_seconds"] > section["baseline"]["config"]["retry_window_seconds"]
+    )
+    assert theirs["callback_new"] == {"calls": 3, "table_wru": 3, "index_wru": 2, "rru": 0}
+    assert theirs["callback_duplicate_same_environment"]["calls"] == 0  # the local cache
+    assert theirs["callback_duplicate_another_environment"]["calls"] == 1
+    life = section["lifecycle"]
+    assert life["baseline"]["total"]["calls"] > life["total"]["calls"]
+    assert life["floor"] == {"calls": 7, "wru": 12, "rru": 1}
+    assert life["goal"]["ours_wru"] == life["total"]["table_wru"] + life["total"]["index_wru"]
+
+
 def test_latency_figures(bench):
     ops = bench[1]["latency"]["operations"]
     for name in ("create_payment", "query", "callback_new"):
