@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import lifecycle
-from .baseline import RECORD_SECONDS, RETRY_WINDOW_SECONDS
+from .baseline import RETRY_WINDOW_SECONDS, competent_config
 from .baseline_lifecycle import BaselineLifecycle
 from .bundle_env import capacity_meter, in_process_bundle, payment_notice, reconcile_order_message
 from .common import SUCCESS, BenchConfig, BenchError, calls_text, order_body, render_table
@@ -149,7 +149,7 @@ def measure_lifecycle(b: Any, meter: Any, baseline: Any = None) -> dict[str, Any
         if body is None:
             step.run()
         else:
-            b.callback(body)
+            callback_ok(b.callback(body), f"lifecycle: {name}")
         dynamodb = sum(n for op, n in b.calls.count().items() if op != "SendMessage")
         figures[name] = {**meter.totals(), "calls": dynamodb}
         if baseline is not None:
@@ -201,6 +201,7 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
         finally:
             baseline.close()
     ops = counting.ops
+    config = competent_config()  # what the baseline's environments were built with
 
     totals = Counter()
     for op in ops.values():
@@ -222,14 +223,14 @@ def measure_aws_calls(cfg: BenchConfig) -> dict[str, Any]:
         "baseline": {
             "what": (
                 "Powertools @idempotent_function (local/bench/baseline.py) with the record kept "
-                f"{RECORD_SECONDS // 3600} h (the platform retries for about 24 h 4 min) and the local "
+                f"{config.expires_after_seconds / 3600:g} h (the platform retries for about 24 h 4 min) and the local "
                 "cache on, around the state write ours makes (local/bench/baseline_lifecycle.py); its "
                 "requests, query and reconcile steps are ours"
             ),
             "config": {
-                "expires_after_seconds": RECORD_SECONDS,
+                "expires_after_seconds": config.expires_after_seconds,
                 "retry_window_seconds": RETRY_WINDOW_SECONDS,
-                "use_local_cache": True,
+                "use_local_cache": config.use_local_cache,
             },
             "operations": _baseline_notice_figures(life, duplicates),
         },
