@@ -139,18 +139,28 @@ class PowertoolsEnvironment:
     condition failed), ``replay`` (Powertools returned the stored result, from its table or its
     local cache) or ``in_progress`` (a concurrent duplicate)."""
 
-    def __init__(self, session: Any, *, idempotency_table: str, lambda_context: Any, write: StateWrite) -> None:
+    def __init__(
+        self,
+        session: Any,
+        *,
+        idempotency_table: str,
+        write: StateWrite,
+        function_name: str = "CallbackFunction",
+    ) -> None:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+        from local.functions import Functions
 
         self.client = session.client("dynamodb")
         self.calls: Counter[str] = Counter()
         self.client.meta.events.register("before-call", self._count)
         persistence = DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=self.client)
-        config = competent_config()
-        config.register_lambda_context(lambda_context)  # required with @idempotent_function
+        self._config = competent_config()
+        self._function_name = function_name
+        self._timeout_ms = Functions.timeout_ms(function_name)  # the template's, as the local stack gives it
         self._ran = False
 
-        @idempotent_function(data_keyword_argument="notice", config=config, persistence_store=persistence)
+        @idempotent_function(data_keyword_argument="notice", config=self._config, persistence_store=persistence)
         def process_notice(notice: dict[str, Any]) -> dict[str, Any]:
             self._ran = True
             return {"outcome": write(self.client, notice)}
@@ -168,6 +178,13 @@ class PowertoolsEnvironment:
         what a payment notice's state write needs)."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+        from local.events import lambda_context
+
+        # Each invocation brings its own context, as Lambda's runtime does: Powertools sets an
+        # in-progress record to expire when the invocation's time is up. One context for the
+        # environment's whole life would run out after timeout_ms and leave every later record
+        # expired at once, open to a concurrent duplicate.
+        self._config.register_lambda_context(lambda_context(self._function_name, timeout_ms=self._timeout_ms))
         self._ran = False
         try:
             result = self._process(notice=payload if payload is not None else notice_payload(notice))

@@ -74,24 +74,19 @@ class BaselineLifecycle:
     table, one execution environment, and a capacity meter on that environment's client."""
 
     def __init__(self, b: Any, *, prefix: str = "bench-life") -> None:
-        from local.events import lambda_context
-
         self.b = b
         self.admin = b.session.client("dynamodb")  # seeds and snapshots: never metered
         self.idempotency_table = f"{prefix}-idempotency"
         self.table = f"{prefix}-baseline"
         create_idempotency_table(self.admin, self.idempotency_table)
         create_orders_table(self.admin, self.table)
-        self._context = lambda_context("CallbackFunction", timeout_ms=20_000)
         self._notice_ids = notice_ids_attribute()
         self.write = ReplayedChange(self.table)
         self.env, self.meter = self._environment()
         self.delivered: list[Any] = []  # the verified notices processed, in order
 
     def _environment(self) -> tuple[PowertoolsEnvironment, CapacityMeter]:
-        env = PowertoolsEnvironment(
-            self.b.session, idempotency_table=self.idempotency_table, lambda_context=self._context, write=self.write
-        )
+        env = PowertoolsEnvironment(self.b.session, idempotency_table=self.idempotency_table, write=self.write)
         tables = {self.idempotency_table: (), self.table: due_index_keys()}
         return env, CapacityMeter(self.admin, tables).install(env.client)
 

@@ -22,15 +22,12 @@ class BaselineEnvironment:
     """Adapter giving local.bench.baseline.PowertoolsEnvironment the same shape."""
 
     def __init__(self, bundle: Any, idempotency_table: str, orders_table: str) -> None:
-        from local.events import lambda_context
-
         from .baseline import MoveToPaid, PowertoolsEnvironment
 
         self.idempotency_table = idempotency_table
         self.env = PowertoolsEnvironment(
             bundle.session,
             idempotency_table=idempotency_table,
-            lambda_context=lambda_context("CallbackFunction", timeout_ms=20_000),
             write=MoveToPaid(orders_table, bundle.clock),
         )
         self.calls = self.env.calls
