@@ -27,6 +27,7 @@ decorated function.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -149,6 +150,7 @@ class PowertoolsEnvironment:
     ) -> None:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
+        from local.events import lambda_context
         from local.functions import Functions
 
         self.client = session.client("dynamodb")
@@ -156,8 +158,10 @@ class PowertoolsEnvironment:
         self.client.meta.events.register("before-call", self._count)
         persistence = DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=self.client)
         self._config = competent_config()
-        self._function_name = function_name
-        self._timeout_ms = Functions.timeout_ms(function_name)  # the template's, as the local stack gives it
+        # A fresh context per invocation, with the template's timeout, as the local stack gives it.
+        self._new_context = functools.partial(
+            lambda_context, function_name, timeout_ms=Functions.timeout_ms(function_name)
+        )
         self._ran = False
 
         @idempotent_function(data_keyword_argument="notice", config=self._config, persistence_store=persistence)
@@ -178,13 +182,11 @@ class PowertoolsEnvironment:
         what a payment notice's state write needs)."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-        from local.events import lambda_context
-
         # Each invocation brings its own context, as Lambda's runtime does: Powertools sets an
         # in-progress record to expire when the invocation's time is up. One context for the
         # environment's whole life would run out after timeout_ms and leave every later record
         # expired at once, open to a concurrent duplicate.
-        self._config.register_lambda_context(lambda_context(self._function_name, timeout_ms=self._timeout_ms))
+        self._config.register_lambda_context(self._new_context())
         self._ran = False
         try:
             result = self._process(notice=payload if payload is not None else notice_payload(notice))

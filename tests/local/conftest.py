@@ -151,3 +151,15 @@ def make_trade_sim(trade_receiver: TradeReceiver) -> Iterator[Callable[..., tupl
 @pytest.fixture
 def trade_sim(make_trade_sim: Callable[..., tuple[TradeSimulator, TradeClient]]) -> tuple[TradeSimulator, TradeClient]:
     return make_trade_sim()
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's AWS in this process (the bench's meters and baseline), with test credentials and no
+    endpoint override, so nothing reaches a real account or a local stack."""
+    moto = pytest.importorskip("moto")
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with moto.mock_aws():
+        yield

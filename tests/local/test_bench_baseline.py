@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,19 +24,14 @@ TIMEOUT_MS = 1000  # the function's timeout in these tests: short, so an environ
 
 
 @pytest.fixture
-def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def session(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setattr("local.functions.Functions.timeout_ms", staticmethod(lambda _logical_id: TIMEOUT_MS))
-    with moto.mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        admin = session.client("dynamodb")
-        create_idempotency_table(admin, TABLE)
-        admin.close()
-        yield session
+    session = boto3.Session(region_name="us-east-1")
+    admin = session.client("dynamodb")
+    create_idempotency_table(admin, TABLE)
+    admin.close()
+    return session
 
 
 class HeldWrite:

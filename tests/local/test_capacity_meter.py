@@ -15,25 +15,20 @@ INDEXED, PLAIN, OTHER = "indexed", "plain", "other"
 
 
 @pytest.fixture
-def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+def clients(mocked_aws: None) -> Iterator[tuple[Any, Any]]:
     boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with moto.mock_aws():
-        admin = boto3.client("dynamodb", region_name="us-east-1")
-        for table, keys in ((INDEXED, ("pk", "sk")), (PLAIN, ("id",)), (OTHER, ("id",))):
-            admin.create_table(
-                TableName=table,
-                AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
-                KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        yield admin, client
-        client.close()
-        admin.close()
+    admin = boto3.client("dynamodb", region_name="us-east-1")
+    for table, keys in ((INDEXED, ("pk", "sk")), (PLAIN, ("id",)), (OTHER, ("id",))):
+        admin.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    yield admin, client
+    client.close()
+    admin.close()
 
 
 @pytest.fixture
