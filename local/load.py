@@ -76,9 +76,14 @@ def _client(stack: LocalStack, index: int, deadline: float, budget: threading.Se
     http = requests.Session()
     api, sim = stack.api.url, stack.sim.base_url
     n = 0
+    spent = False  # the run's request budget is used up: this client is done
 
     def call(op: str, method: str, url: str, expect: int, **kwargs: Any) -> requests.Response | None:
-        if time.monotonic() >= deadline or not budget.acquire(blocking=False):
+        nonlocal spent
+        if time.monotonic() >= deadline:
+            return None
+        if not budget.acquire(blocking=False):
+            spent = True
             return None
         started = time.perf_counter()
         try:
@@ -95,7 +100,7 @@ def _client(stack: LocalStack, index: int, deadline: float, budget: threading.Se
         return response if ok else None
 
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not spent:
             no = f"load-{index}-{n}"
             n += 1
             if not call("create", "POST", f"{api}/payments", 201, json={"out_order_no": no, **ORDER}):

@@ -229,8 +229,11 @@ def test_bounded_load(stack):
     """A brief run of `python -m local.load`: concurrent API clients, no errors, every paid order PAID."""
     from local.load import run
 
-    report = run(seconds=3, clients=4, max_requests=400, stack=stack)
-    assert report["requests"] > 20
+    # A fixed amount of work, not a fixed time: the clients stop when the budget is spent, so how
+    # fast this machine is today does not decide the test (the bench and `make load` measure speed).
+    report = run(seconds=120, clients=4, max_requests=40, stack=stack)
+    assert report["requests"] + report["throttled"] == 40
+    assert report["seconds"] < 120
     assert report["errors"] == {}
     assert report["orders_not_paid"] == 0
     assert set(report["latency_ms"]) == {"create", "pay (simulator)", "query", "refresh"}
