@@ -152,8 +152,18 @@ class TestCreatePayment:
         assert bundle.get("payments", "order-1")[1]["error"]["err_no"] == 2008
 
 
+# The refund and settlement most tests make; other modules import these, never the test classes
+# (an imported class is collected and run again there).
+REFUND = {"out_refund_no": "refund-1", "refund_amount": 3000, "reason": "顾客取消一杯"}
+SETTLE = {
+    "out_settle_no": "settle-1",
+    "settle_desc": "订单结算",
+    "settle_params": [{"merchant_uid": "696458350318359362", "amount": 1000}],
+}
+
+
 class TestRefunds:
-    REFUND: ClassVar[dict] = {"out_refund_no": "refund-1", "refund_amount": 3000, "reason": "顾客取消一杯"}
+    REFUND: ClassVar[dict] = REFUND
 
     def test_refund_of_a_paid_order(self, bundle):
         paid_order(bundle)
@@ -222,11 +232,7 @@ class TestRefunds:
 
 
 class TestSettlements:
-    SETTLE: ClassVar[dict] = {
-        "out_settle_no": "settle-1",
-        "settle_desc": "订单结算",
-        "settle_params": [{"merchant_uid": "696458350318359362", "amount": 1000}],
-    }
+    SETTLE: ClassVar[dict] = SETTLE
 
     def test_settle_a_paid_order(self, bundle):
         paid_order(bundle)

@@ -15,7 +15,7 @@ from tests.bundle.harness import (
     refund_msg,
     settle_msg,
 )
-from tests.bundle.test_api import ORDER, TestRefunds, TestSettlements, paid_order
+from tests.bundle.test_api import ORDER, REFUND, SETTLE, paid_order
 
 SUCCESS = {"err_no": 0, "err_tips": "success"}
 
@@ -253,7 +253,7 @@ class TestRejected:
 class TestRefundAndSettleNotices:
     def test_refund_success(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         bundle.calls.reset()
         status, _ = bundle.callback(notice_body("refund", refund_msg("refund-1", 3000)))
         assert status == 200
@@ -263,7 +263,7 @@ class TestRefundAndSettleNotices:
 
     def test_refund_failure_releases_the_amount_once(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         body = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"))
         bundle.calls.reset()
         assert bundle.callback(body)[0] == 200
@@ -278,7 +278,7 @@ class TestRefundAndSettleNotices:
 
     def test_refund_amount_mismatch(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         bundle.callback(notice_body("refund", refund_msg("refund-1", 9999)))
         _, refund = bundle.get("refunds", "refund-1")
         assert refund["status"] == "PROCESSING"
@@ -286,7 +286,7 @@ class TestRefundAndSettleNotices:
 
     def test_out_of_order_refund_notices_never_move_back(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         assert bundle.callback(notice_body("refund", refund_msg("refund-1", 3000, status="SUCCESS")))[0] == 200
         late = notice_body("refund", refund_msg("refund-1", 3000, status="PROCESSING"))
         assert bundle.callback(late)[0] == 200
@@ -294,7 +294,7 @@ class TestRefundAndSettleNotices:
 
     def test_settle_notice(self, bundle):
         paid_order(bundle)
-        bundle.settle("order-1", TestSettlements.SETTLE)
+        bundle.settle("order-1", SETTLE)
         bundle.calls.reset()
         status, _ = bundle.callback(notice_body("settle", settle_msg("settle-1", "order-1")))
         assert status == 200
@@ -311,7 +311,7 @@ class TestRefundAndSettleNotices:
 
     def test_settle_notice_for_another_order_is_a_mismatch(self, bundle):
         paid_order(bundle)
-        bundle.settle("order-1", TestSettlements.SETTLE)
+        bundle.settle("order-1", SETTLE)
         bundle.callback(notice_body("settle", settle_msg("settle-1", "order-other")))
         _, settlement = bundle.get("settlements", "settle-1")
         assert settlement["status"] == "PROCESSING"

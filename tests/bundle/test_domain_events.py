@@ -67,8 +67,8 @@ def test_one_event_per_transition_through_a_lifecycle_and_none_for_duplicates(bu
     paid = notice_body("payment", payment_msg("order-1", 12800))
     assert bundle.callback(paid)[0] == 200
     assert bundle.callback(paid)[0] == 200  # a duplicate: no write, so no record, so no event
-    bundle.refund("order-1", test_api.TestRefunds.REFUND)
-    bundle.callback(notice_body("refund", refund_msg("refund-1", test_api.TestRefunds.REFUND["refund_amount"])))
+    bundle.refund("order-1", test_api.REFUND)
+    bundle.callback(notice_body("refund", refund_msg("refund-1", test_api.REFUND["refund_amount"])))
     bundle.settle("order-1", {"out_settle_no": "settle-1", "settle_desc": "结算"})
     bundle.callback(notice_body("settle", settle_msg("settle-1", "order-1")))
     bundle.publish()
@@ -102,13 +102,13 @@ def test_a_refused_request_announces_nothing_and_the_events_go_on(bundle, mercha
     bundle.sim.pay("order-1")
     bundle.callback(notice_body("payment", payment_msg("order-1", 12800)))
     bundle.publish()  # the stream is being read when the refused request comes
-    too_much = {**test_api.TestRefunds.REFUND, "out_refund_no": "refund-x", "refund_amount": 12801}
+    too_much = {**test_api.REFUND, "out_refund_no": "refund-x", "refund_amount": 12801}
     assert bundle.refund("order-1", too_much)[1]["code"] == "refund_exceeds_refundable"
-    bundle.refund("order-1", test_api.TestRefunds.REFUND)
+    bundle.refund("order-1", test_api.REFUND)
     bundle.publish()
     events = merchant.received()
     assert kinds(events) == ["Payment Created", "Payment Paid", "Refund Processing"]
-    assert {e["detail"]["ref"] for e in events} == {"order-1", test_api.TestRefunds.REFUND["out_refund_no"]}
+    assert {e["detail"]["ref"] for e in events} == {"order-1", test_api.REFUND["out_refund_no"]}
 
 
 def test_a_fulfilment_is_announced_once(bundle, merchant):

@@ -14,7 +14,7 @@ from douyin_pay.errors import ConfigurationError
 from local.events import function_url_event
 from local.functions import load_handler
 from tests.bundle.harness import SALT, TOKEN, notice_body, payment_msg
-from tests.bundle.test_api import ORDER, TestRefunds, paid_order
+from tests.bundle.test_api import ORDER, REFUND, paid_order
 
 
 class TestSecretShape:
@@ -135,7 +135,7 @@ class TestRefundableNow:
 
     def test_a_paid_order_shows_what_is_left_then_nothing_after_a_year(self, bundle):
         paid_order(bundle)
-        assert bundle.refund("order-1", TestRefunds.REFUND)[0] == 201
+        assert bundle.refund("order-1", REFUND)[0] == 201
         assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 12800 - 3000
         bundle.advance(366 * 86_400)
         assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 0
@@ -144,7 +144,7 @@ class TestRefundableNow:
         paid_order(bundle)
         bundle.tamper_order("order-1", way=1, refund_requests=50)
         assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 0
-        status, body = bundle.refund("order-1", TestRefunds.REFUND)
+        status, body = bundle.refund("order-1", REFUND)
         assert (status, body["code"]) == (409, "refund_limit_reached")
 
 

@@ -12,7 +12,7 @@ from douyin_pay.bundle.queue import ReconcileMessage
 from douyin_pay.bundle.schedule import SCHEDULES, SWEEP_SLACK
 from douyin_pay.bundle.states import Kind
 from tests.bundle.harness import load_handler, notice_body, payment_msg
-from tests.bundle.test_api import ORDER, TestRefunds, TestSettlements, paid_order
+from tests.bundle.test_api import ORDER, REFUND, SETTLE, paid_order
 
 # Past the latest due time of a fresh object: the first step (60 s + 10 % jitter) or the submit
 # lease (60 s), plus the sweeper's slack.
@@ -126,7 +126,7 @@ class TestOrders:
 class TestRefundsAndSettlements:
     def test_refund_still_processing_is_checked_again_soon(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         bundle.calls.reset()
         step(bundle, "refund", "refund-1")
         [sent] = bundle.calls.sent()
@@ -135,14 +135,14 @@ class TestRefundsAndSettlements:
 
     def test_refund_outcome_by_reconciliation(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         bundle.sim.complete_refund("refund-1", "SUCCESS")
         step(bundle, "refund", "refund-1")
         assert bundle.item("REFUND#refund-1", "REFUND")["status"] == "SUCCEEDED"
 
     def test_failed_refund_by_reconciliation_releases_the_amount(self, bundle):
         paid_order(bundle)
-        bundle.refund("order-1", TestRefunds.REFUND)
+        bundle.refund("order-1", REFUND)
         bundle.sim.complete_refund("refund-1", "FAIL")
         step(bundle, "refund", "refund-1")
         assert bundle.item("REFUND#refund-1", "REFUND")["status"] == "FAILED"
@@ -152,7 +152,7 @@ class TestRefundsAndSettlements:
 
     def test_settlement_by_reconciliation(self, bundle):
         paid_order(bundle)
-        bundle.settle("order-1", TestSettlements.SETTLE)
+        bundle.settle("order-1", SETTLE)
         bundle.sim.complete_settlement("settle-1", "SUCCESS")
         step(bundle, "settlement", "settle-1")
         settlement = bundle.item("SETTLE#settle-1", "SETTLE")
