@@ -226,11 +226,11 @@ def reconcile_message(kind: str, ref: str) -> str:
     return ReconcileMessage(Kind(kind), ref).body()
 
 
-def refund_notice(no: str, amount: int) -> bytes:
-    """A signed refund-success notice body."""
+def refund_notice(no: str, amount: int, status: str = "SUCCESS") -> bytes:
+    """A signed refund notice body (its outcome: "SUCCESS" or "FAIL")."""
     from tests.bundle.harness import notice_body, refund_msg
 
-    return notice_body("refund", refund_msg(no, amount))
+    return notice_body("refund", refund_msg(no, amount, status))
 
 
 def settle_notice(no: str, out_order_no: str) -> bytes:

@@ -268,7 +268,9 @@ class TestRefundAndSettleNotices:
         bundle.calls.reset()
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"GetItem": 1, "TransactWriteItems": 1}  # the order is on the refund
+        bundle.calls.reset()
         assert bundle.callback(body)[0] == 200
+        assert bundle.calls.count() == {"GetItem": 1}  # a repeat is answered from that read
         other = notice_body(
             "refund", refund_msg("refund-1", 3000, status="FAIL"), timestamp=str(int(bundle.clock()) + 5), nonce="9"
         )

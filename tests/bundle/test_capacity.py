@@ -14,8 +14,8 @@ from douyin_pay.bundle.store import DUE_INDEX_ATTRS
 from local.bench import lifecycle
 from local.bench.aws_calls import measure_lifecycle
 from local.capacity import CapacityMeter
-from tests.bundle.harness import notice_body, payment_msg
-from tests.bundle.test_api import ORDER
+from tests.bundle.harness import notice_body, payment_msg, refund_msg, settle_msg
+from tests.bundle.test_api import ORDER, REFUND, SETTLE, paid_order
 
 
 @pytest.fixture
@@ -46,6 +46,54 @@ def test_a_new_notice_is_one_call_and_one_table_write_unit(bundle, meter):
     assert new == {"table_wru": 1, "index_wru": 2, "rru": 0, "calls": 1}
     duplicate = measured(bundle, meter, lambda: bundle.callback(notice))
     assert duplicate == {"table_wru": 1, "index_wru": 0, "rru": 0, "calls": 1}
+
+
+def delivered_twice(bundle, meter, body: bytes) -> tuple[dict, dict]:
+    """What a notice costs when it is new, and then when the platform delivers it again."""
+
+    def deliver() -> None:
+        bundle.callback(body)
+
+    return measured(bundle, meter, deliver), measured(bundle, meter, deliver)
+
+
+def refund_requested(bundle) -> None:
+    paid_order(bundle)
+    assert bundle.refund("order-1", REFUND)[0] == 201
+
+
+def settlement_requested(bundle) -> None:
+    paid_order(bundle)
+    assert bundle.settle("order-1", SETTLE)[0] == 201
+
+
+def test_a_refund_notice_and_its_repeat(bundle, meter):
+    refund_requested(bundle)
+    new, repeat = delivered_twice(bundle, meter, notice_body("refund", refund_msg("refund-1", 3000)))
+    assert new == {"table_wru": 1, "index_wru": 1, "rru": 0, "calls": 1}  # the refund leaves the index
+    assert repeat == {"table_wru": 1, "index_wru": 0, "rru": 0, "calls": 1}
+
+
+def test_a_refund_failure_and_its_repeat(bundle, meter):
+    refund_requested(bundle)
+    failed = notice_body("refund", refund_msg("refund-1", 3000, status="FAIL"))
+    new, repeat = delivered_twice(bundle, meter, failed)
+    # The refund names its order, so it is read; then one transaction fails it and gives its amount
+    # back to the order (2 items, 4 units). The repeat is answered from that read: nothing written.
+    assert new == {"table_wru": 4, "index_wru": 1, "rru": 1, "calls": 2}
+    assert repeat == {"table_wru": 0, "index_wru": 0, "rru": 1, "calls": 1}
+    assert bundle.get("payments", "order-1")[1]["refundable_amount"] == 12800  # released once
+
+
+@pytest.mark.parametrize(("status", "index_wru"), [("SUCCESS", 2), ("FAIL", 1)])
+def test_a_settlements_final_notice_and_its_repeat(bundle, meter, status, index_wru):
+    settlement_requested(bundle)
+    new, repeat = delivered_twice(bundle, meter, notice_body("settle", settle_msg("settle-1", "order-1", status)))
+    # One transaction over the settlement and its order (2 items, 4 units), new or repeated: the
+    # repeat is a cancelled transaction, which bills both items. The one notice whose repeat costs
+    # more than a unit (README, Performance). A success takes the order out of the index too.
+    assert new == {"table_wru": 4, "index_wru": index_wru, "rru": 0, "calls": 1}
+    assert repeat == {"table_wru": 4, "index_wru": 0, "rru": 0, "calls": 1}
 
 
 def test_create_writes_the_index_once(bundle, meter):

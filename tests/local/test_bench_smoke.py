@@ -63,6 +63,7 @@ def test_aws_calls_equal_the_budget(bench):
     ops = bench[1]["aws_calls"]["operations"]
     assert ops["callback_new"]["calls"] == {"UpdateItem": 1}
     assert ops["callback_duplicate"]["calls"] == {"UpdateItem": 1}
+    assert ops["callback_refund_failure_repeat"]["calls"] == {"GetItem": 1}
     assert ops["create_payment"]["calls"] == {"PutItem": 1, "UpdateItem": 1, "SendMessage": 1}
     for name in ("query", "create_refund", "create_settlement", "reconcile_step"):
         assert ops[name]["total"] > 0, name
@@ -75,6 +76,17 @@ def test_capacity_units_per_operation(bench):
     assert ops["callback_new"]["capacity"] == {"table_wru": 1, "index_wru": 2, "rru": 0}
     assert ops["callback_duplicate"]["capacity"] == {"table_wru": 1, "index_wru": 0, "rru": 0}
     assert ops["query"]["capacity"] == {"table_wru": 0, "index_wru": 0, "rru": 1}
+    # A refund's failure: the refund read, then one transaction over it and its order; the repeat
+    # is answered from the read. A settlement's final notice is a transaction of two, repeated too.
+    assert ops["callback_refund_failure"]["capacity"] == {"table_wru": 4, "index_wru": 1, "rru": 1}
+    assert ops["callback_refund_failure_repeat"]["capacity"] == {"table_wru": 0, "index_wru": 0, "rru": 1}
+    assert ops["callback_settlement_final_repeat"]["capacity"] == {"table_wru": 4, "index_wru": 0, "rru": 0}
+    goal = bench[1]["aws_calls"]["repeat_goal"]
+    assert {name: v["within_goal"] for name, v in goal.items()} == {
+        "callback_duplicate": True,
+        "callback_refund_failure_repeat": True,
+        "callback_settlement_final_repeat": False,
+    }
 
 
 def test_capacity_units_beside_the_baseline_and_the_floor(bench):

@@ -28,7 +28,7 @@ from .api import ApiError
 from .context import Context
 from .observations import new_facts
 from .platforms.base import Observation, Reply, Target, VerifiedNotice
-from .states import Kind, OrderStatus, RefundStatus, is_terminal
+from .states import SUBMITTING, Kind, OrderStatus, RefundStatus, is_terminal
 from .store import CONFLICT_RETRIES, Change, ConditionFailed, TransactionFailed, due_shard, object_key
 from .transitions import (
     auto_settlement_change,
@@ -182,6 +182,10 @@ class Callbacks:
         refund = store.get(obs.kind, obs.ref)
         if refund is None:
             return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, obs.target)
+        if _settled_by_read(notice, obs, refund):
+            # Answered from the read the release needs anyway: a repeat costs no write (a cancelled
+            # transaction would bill both its items), and a final refund's status never changes again.
+            return self._not_applied(notice, obs, refund, now)
         if not reserved(refund):
             try:
                 store.update(key, change)
@@ -259,6 +263,17 @@ class Callbacks:
                 return NoticeResult(NoticeOutcome.UNKNOWN_OBJECT, target)
             return NoticeResult(NoticeOutcome.DUPLICATE, target)
         return NoticeResult(outcome, target)
+
+
+def _settled_by_read(notice: VerifiedNotice, obs: Observation, stored: Mapping[str, Any]) -> bool:
+    """Whether the object as read already decides the notice, as the write's failed condition
+    would: this notice was taken before, the object is final, or the amounts disagree (none of
+    these can change between the read and a write)."""
+    return (
+        notice.notice_id in stored.get(NOTICES, ())
+        or is_terminal(stored.get("status", SUBMITTING))
+        or bool(mismatch(obs, stored))
+    )
 
 
 def _store_busy() -> ApiError:
