@@ -153,6 +153,16 @@ class Demo:
             if d.type == type_ and json.loads(d.body["msg"]).get(ref_field) == ref
         ]
 
+    def delivered(self, type_: str, ref_field: str, ref: str) -> Any:
+        """The first callback the simulator sent about ``ref``, waiting for its record: the simulator
+        logs an attempt once the POST has returned, and the bundle may have answered it (and the
+        state we polled may show it) a moment before."""
+        deadline = time.monotonic() + self.wait
+        while not (sent := self.deliveries(type_, ref_field, ref)):
+            self.expect(time.monotonic() < deadline, f"no {type_} callback about {ref} was delivered")
+            time.sleep(0.05)
+        return sent[0]
+
     def events(self) -> list[dict]:
         """The whole table: a duplicate must leave every item as it was."""
         return self.stack.items()
@@ -181,7 +191,7 @@ class Demo:
         self.http.post(f"{self.sim}/_sim/orders/demo-0001/pay", json=cps, timeout=10).raise_for_status()
         t.say(f"the user pays in the app (tt.pay, Douyin Pay), from an influencer video ({CPS_COMMISSION} fen theirs)")
         paid = self.wait_for("/payments/demo-0001", "PAID", "payment")
-        self.expect(bool(self.deliveries("payment", "cp_orderno", "demo-0001")), "no payment callback was delivered")
+        self.delivered("payment", "cp_orderno", "demo-0001")
         t.ok(f"payment callback verified and applied → PAID (way {paid['way']})")
         self.heard(("Payment Created", "demo-0001"), ("Payment Paid", "demo-0001"))
         self.synced("demo-0001", 0, 1)
@@ -259,8 +269,7 @@ class Demo:
         accepted_at = self.stack.sim.clock.now()
         t.ok("POST …/refunds 3000 fen → 201 PROCESSING (reserved on the order: 9800 left to refund)")
         self.wait_for("/refunds/demo-r-0001", "SUCCEEDED", "refund")
-        [delivery] = self.deliveries("refund", "cp_refundno", "demo-r-0001")[:1] or [None]
-        self.expect(delivery is not None, "the refund succeeded without its callback")
+        delivery = self.delivered("refund", "cp_refundno", "demo-r-0001")
         t.ok(
             f"refund callback arrived {delivery.sim_time - accepted_at:.0f} s (simulated) after acceptance → SUCCEEDED"
         )
