@@ -25,6 +25,9 @@ BUDGETS: dict[str, dict[str, int]] = {
     "create_payment": {"PutItem": 1, "UpdateItem": 1, "SendMessage": 1},
     "query": {"GetItem": 1},
     "callback_new": {"UpdateItem": 1},
+    # A redelivery to the execution environment that took the notice is known there; in another,
+    # its one write fails its condition.
+    "callback_duplicate_same_environment": {},
     "callback_duplicate": {"UpdateItem": 1},
     # A refund's failure gives its amount back to the order, named on the refund: read, then one
     # transaction; its repeat is answered from the read.
@@ -55,6 +58,17 @@ def callback_ok(result: Any, what: str) -> None:
 def batch_ok(result: Any, what: str) -> None:
     if result != {"batchItemFailures": []}:
         raise BenchError(f"{what}: expected no batch item failures, got {result}")
+
+
+def elsewhere(b: Any, deliver: Callable[[], Any]) -> Callable[[], Any]:
+    """``deliver``, in an execution environment that has not taken the notice (a repeat there costs
+    what the table answers; where it was taken, it costs nothing)."""
+
+    def run() -> Any:
+        b.another_callback_environment()
+        return deliver()
+
+    return run
 
 
 class _Counting:
@@ -100,11 +114,16 @@ def _payment_and_callbacks(c: _Counting) -> None:
     for no in ("w-pay", "m-pay"):
         b.sim.pay(no)
     c.measure("callback_new", lambda: b.callback(notice("w-pay")), lambda: b.callback(notice("m-pay")), callback_ok)
-    # The platform's redelivery: same msg, new timestamp and nonce.
+
+    # The platform's redelivery: same msg, new timestamp and nonce; here, then in another environment.
+    def again(no: str) -> tuple[int, dict]:
+        return b.callback(notice(no, timestamp=str(int(time.time()) + 60), nonce="9001"))
+
+    c.measure("callback_duplicate_same_environment", lambda: again("w-pay"), lambda: again("m-pay"), callback_ok)
     c.measure(
         "callback_duplicate",
-        lambda: b.callback(notice("w-pay", timestamp=str(int(time.time()) + 60), nonce="9001")),
-        lambda: b.callback(notice("m-pay", timestamp=str(int(time.time()) + 60), nonce="9001")),
+        elsewhere(b, lambda: again("w-pay")),
+        elsewhere(b, lambda: again("m-pay")),
         callback_ok,
     )
     for no in ("w-pay", "m-pay"):
@@ -124,7 +143,12 @@ def _refund(c: _Counting) -> None:
         return c.b.callback(refund_notice(f"{no}-r1", 3000, "FAIL"))
 
     c.measure("callback_refund_failure", lambda: failed("w-pay"), lambda: failed("m-pay"), callback_ok)
-    c.measure("callback_refund_failure_repeat", lambda: failed("w-pay"), lambda: failed("m-pay"), callback_ok)
+    c.measure(
+        "callback_refund_failure_repeat",
+        elsewhere(c.b, lambda: failed("w-pay")),
+        elsewhere(c.b, lambda: failed("m-pay")),
+        callback_ok,
+    )
     for no in ("w-pay", "m-pay"):
         if c.b.item(f"REFUND#{no}-r1", "REFUND")["status"] != "FAILED":
             raise BenchError(f"{no}-r1 is not FAILED after its failure notice")
@@ -146,7 +170,12 @@ def _settlement(c: _Counting) -> None:
         return b.callback(settle_notice(f"{no}-s1", no))
 
     c.measure("callback_settlement_final", lambda: final("w-set"), lambda: final("m-set"), callback_ok)
-    c.measure("callback_settlement_final_repeat", lambda: final("w-set"), lambda: final("m-set"), callback_ok)
+    c.measure(
+        "callback_settlement_final_repeat",
+        elsewhere(b, lambda: final("w-set")),
+        elsewhere(b, lambda: final("m-set")),
+        callback_ok,
+    )
 
 
 def _reconcile_step(c: _Counting) -> None:
@@ -306,7 +335,10 @@ def print_aws_calls(section: dict[str, Any]) -> None:
         f"{name} {'holds' if v['within_goal'] else 'NOT MET'} ({v['calls']} call, {v['wru']} WRU)"
         for name, v in section["repeat_goal"].items()
     ]
-    print(f"Goal for a repeated notice, one call and at most one write unit: {'; '.join(verdicts)}.")
+    print(
+        "Goal for a repeated notice, one call and at most one write unit (measured in an environment that did "
+        f"not take it; where it was taken, a repeat costs no call): {'; '.join(verdicts)}."
+    )
     _print_baseline_notices(section)
     _print_lifecycle(section["lifecycle"])
     print(f"\nTotal over the {len(rows)} operations: {section['totals']['calls']} calls. {section['note']}")
@@ -319,14 +351,20 @@ def _units(f: dict[str, Any]) -> list[Any]:
 
 def _print_baseline_notices(section: dict[str, Any]) -> None:
     ops, theirs = section["operations"], section["baseline"]["operations"]
-    ours_new = {**ops["callback_new"]["capacity"], "calls": ops["callback_new"]["total"]}
-    ours_dup = {**ops["callback_duplicate"]["capacity"], "calls": ops["callback_duplicate"]["total"]}
+
+    def ours(name: str) -> dict[str, Any]:
+        return {**ops[name]["capacity"], "calls": ops[name]["total"]}
+
     rows = [
-        ["new notice", *_units(ours_new), *_units(theirs["callback_new"])],
-        ["duplicate, same environment", *_units(ours_dup), *_units(theirs["callback_duplicate_same_environment"])],
+        ["new notice", *_units(ours("callback_new")), *_units(theirs["callback_new"])],
+        [
+            "duplicate, same environment",
+            *_units(ours("callback_duplicate_same_environment")),
+            *_units(theirs["callback_duplicate_same_environment"]),
+        ],
         [
             "duplicate, another environment",
-            *_units(ours_dup),
+            *_units(ours("callback_duplicate")),
             *_units(theirs["callback_duplicate_another_environment"]),
         ],
     ]

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from douyin_pay.bundle.callbacks import TakenNotices
 from tests.bundle.harness import (
     OLD_TOKEN,
     fresh_callbacks,
@@ -62,6 +63,10 @@ class TestPaymentNotice:
         bundle.callback(body)
         before = bundle.table_items()
         bundle.calls.reset()
+        status, reply = bundle.callback(body)  # where the notice was taken: it is known there
+        assert (status, reply) == (200, SUCCESS)
+        assert bundle.calls.count() == {}
+        bundle.another_callback_environment()
         status, reply = bundle.callback(body)
         assert (status, reply) == (200, SUCCESS)
         assert bundle.calls.count() == {"UpdateItem": 1}  # its condition failed: nothing written
@@ -149,8 +154,11 @@ class TestPaymentNotice:
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"UpdateItem": 2}  # the transition refused, then the flag
         bundle.calls.reset()
+        bundle.another_callback_environment()
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"UpdateItem": 1}  # a duplicate: known from the first answer
+        assert bundle.callback(body)[0] == 200  # and now known in this environment too
+        assert bundle.calls.count() == {"UpdateItem": 1}
         assert len(bundle.get("payments", "order-1")[1]["anomalies"]) == 1
 
     def test_app_id_mismatch_is_recorded_and_not_applied(self, bundle):
@@ -191,6 +199,42 @@ class TestPaymentNotice:
         assert stored["due_at"] == stored["paid_at"] + 130 * 86_400  # watched until settled, like any paid order
         assert bundle.callback(body)[0] == 200  # a redelivery changes nothing
         assert len(bundle.get("payments", "order-1")[1]["anomalies"]) == 1
+
+
+class TestTakenNotices:
+    """What an execution environment remembers of the notices it took (callbacks.TakenNotices)."""
+
+    def test_the_oldest_ids_are_forgotten_first(self):
+        taken = TakenNotices(capacity=2)
+        for notice_id in ("a", "b", "c"):
+            taken.add(notice_id)
+        assert ("a" in taken, "b" in taken, "c" in taken) == (False, True, True)
+
+    def test_a_notice_about_nothing_is_asked_about_every_time(self, bundle, caplog):
+        # Nothing recorded its id: its repeat must reach the table again, not memory.
+        body = notice_body("payment", payment_msg("order-1", 12800))
+        caplog.clear()
+        for _ in range(2):
+            bundle.calls.reset()
+            assert bundle.callback(body)[0] == 200
+            assert bundle.calls.count() == {"UpdateItem": 1}
+        assert [a["outcome"] for a in audits(caplog)] == ["unknown_object", "unknown_object"]
+
+    def test_a_stale_notice_is_asked_about_every_time(self, bundle):
+        paid_order(bundle)
+        late = notice_body("payment", {**payment_msg("order-1", 12800), "status": "PROCESSING"})
+        for _ in range(2):
+            bundle.calls.reset()
+            assert bundle.callback(late)[0] == 200
+            assert bundle.calls.count() == {"UpdateItem": 1}
+
+    def test_a_repeat_where_it_was_taken_is_logged_as_a_duplicate(self, bundle, caplog):
+        bundle.create_payment(ORDER)
+        body = notice_body("payment", payment_msg("order-1", 12800))
+        caplog.clear()
+        bundle.callback(body)
+        bundle.callback(body)
+        assert [a["outcome"] for a in audits(caplog)] == ["applied", "duplicate"]  # the audit trail has both
 
 
 class TestRejected:
@@ -269,6 +313,7 @@ class TestRefundAndSettleNotices:
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"GetItem": 1, "TransactWriteItems": 1}  # the order is on the refund
         bundle.calls.reset()
+        bundle.another_callback_environment()
         assert bundle.callback(body)[0] == 200
         assert bundle.calls.count() == {"GetItem": 1}  # a repeat is answered from that read
         other = notice_body(

@@ -9,7 +9,8 @@ second read. Only an anomaly (flagged on the object) and a refund's failure (whi
 reserved amount back to the order) cost a second call. A settlement's final notice changes its
 order too (no settlement in flight any more; after a success the order is settled), in one
 two-item transaction: once per settlement. An order's automatic settlement (the platform's own,
-150 days after payment) is one write on the order.
+150 days after payment) is one write on the order. A repeat that reaches the execution environment
+that took the notice is known there (:class:`TakenNotices`) and costs no call at all.
 
 Nothing else is stored per notice: the audit trail of every verified notice is the callback
 function's log line (the signed message, its id and the outcome), and the change it makes is on the
@@ -87,9 +88,45 @@ class Delivery:
     reply: Reply
 
 
+# The outcomes after which the notice's id is on its object for good (or, for a refund the platform
+# opened or an order it settled itself, a repeat finds its record): a repeat can only be a duplicate.
+_TAKEN = frozenset(
+    {
+        NoticeOutcome.APPLIED,
+        NoticeOutcome.DUPLICATE,
+        NoticeOutcome.MISMATCH,
+        NoticeOutcome.CONFLICT,
+        NoticeOutcome.PAID_AFTER_EXPIRY,
+        NoticeOutcome.OPENED,
+        NoticeOutcome.AUTO_SETTLED,
+    }
+)
+REMEMBERED_NOTICES = 1024  # per execution environment: ids of 32 characters, some 100 KB at most
+
+
+class TakenNotices:
+    """The ids of the notices this execution environment has seen taken, the oldest forgotten
+    first. A notice's id is the hash of its signed message, so a redelivery that lands here is
+    answered as the table would answer it (a duplicate: nothing changes, the same reply) without
+    a call; one that lands in another environment costs the table's one failed write."""
+
+    def __init__(self, capacity: int = REMEMBERED_NOTICES) -> None:
+        self._capacity = capacity
+        self._ids: dict[str, None] = {}  # insertion-ordered: the oldest first
+
+    def __contains__(self, notice_id: str) -> bool:
+        return notice_id in self._ids
+
+    def add(self, notice_id: str) -> None:
+        self._ids[notice_id] = None
+        while len(self._ids) > self._capacity:
+            del self._ids[next(iter(self._ids))]
+
+
 class Callbacks:
     def __init__(self, context: Context) -> None:
         self.ctx = context
+        self.taken = TakenNotices()  # one per execution environment, as runtime.callbacks() is
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Verify and apply one callback. Raises :class:`~douyin_pay.errors.CallbackError` (bad
@@ -101,9 +138,18 @@ class Callbacks:
     def apply(self, notice: VerifiedNotice) -> NoticeResult:
         if not notice.modelled:
             return NoticeResult(NoticeOutcome.UNKNOWN_TYPE)
-        target, obs = notice.target, notice.observation
+        target = notice.target
         if target is None:
             return NoticeResult(NoticeOutcome.RECORDED)
+        if notice.notice_id in self.taken:
+            return NoticeResult(NoticeOutcome.DUPLICATE, target)
+        result = self._apply(notice, target)
+        if result.outcome in _TAKEN:
+            self.taken.add(notice.notice_id)
+        return result
+
+    def _apply(self, notice: VerifiedNotice, target: Target) -> NoticeResult:
+        obs = notice.observation
         now = self.ctx.now()
         if notice.app_id != self.ctx.settings.app_id:
             return self._flag(notice, target, NoticeOutcome.MISMATCH, ["app_id"], now)
