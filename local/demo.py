@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -154,14 +155,18 @@ class Demo:
         ]
 
     def delivered(self, type_: str, ref_field: str, ref: str) -> Any:
-        """The first callback the simulator sent about ``ref``, waiting for its record: the simulator
-        logs an attempt once the POST has returned, and the bundle may have answered it (and the
-        state we polled may show it) a moment before."""
+        """The first callback the simulator sent about ``ref``."""
+        return self.first_sent(lambda: self.deliveries(type_, ref_field, ref), f"{type_} callback about {ref}")
+
+    def first_sent(self, sent: Callable[[], list[Any]], what: str) -> Any:
+        """The first of ``sent()``, waiting for it: a simulator logs an attempt once its POST has
+        returned, and the bundle may have answered it (and the state we polled may show it) a
+        moment before."""
         deadline = time.monotonic() + self.wait
-        while not (sent := self.deliveries(type_, ref_field, ref)):
-            self.expect(time.monotonic() < deadline, f"no {type_} callback about {ref} was delivered")
+        while not (found := sent()):
+            self.expect(time.monotonic() < deadline, f"no {what} was delivered")
             time.sleep(0.05)
-        return sent[0]
+        return found[0]
 
     def events(self) -> list[dict]:
         """The whole table: a duplicate must leave every item as it was."""
@@ -343,6 +348,10 @@ class TradeDemo(Demo):
     def trade_deliveries(self, type_: str) -> list[Any]:
         return [d for d in self.stack.trade_sim.deliveries() if d.type == type_]
 
+    def answered(self, type_: str) -> list[Any]:
+        """The trade simulator's callbacks of ``type_`` that the bundle answered with success."""
+        return [d for d in self.trade_deliveries(type_) if d.ok]
+
     def pay_in_app(self, order: dict[str, Any]) -> str:
         params = order["pay_params"]
         answer = self.client(
@@ -369,11 +378,8 @@ class TradeDemo(Demo):
 
         self.client("orders/demo-t-0001/user_refund", {"amount": 3000, "need_audit": True, "reason": "不想要了"})
         t.say("the user asks for a 3000 fen refund in Douyin; the platform asks the merchant to audit it")
-        deadline = time.monotonic() + self.wait
-        while not (opened := [d for d in self.trade_deliveries("pre_create_refund") if d.ok]):
-            self.expect(time.monotonic() < deadline, "no pre_create_refund callback was answered")
-            time.sleep(0.1)
-        ref = json.loads(opened[0].response)["data"]["out_refund_no"]
+        opened = self.first_sent(lambda: self.answered("pre_create_refund"), "answered pre_create_refund callback")
+        ref = json.loads(opened.response)["data"]["out_refund_no"]
         refund = self.wait_for(f"/refunds/{ref}", "PROCESSING", "user refund")
         self.expect(refund["audit_status"] == "PENDING", f"refund {refund}")
         left = self.get("/payments/demo-t-0001")["refundable_amount"]
@@ -408,7 +414,7 @@ class TradeDemo(Demo):
 
     def refusals(self) -> None:
         """A re-serialised and a forged callback are refused; the real one again changes nothing."""
-        [real] = [d for d in self.trade_deliveries("payment") if d.ok][:1]
+        real = self.first_sent(lambda: self.answered("payment"), "answered payment callback")
         before, items_before = self.get("/payments/demo-t-0001"), self.events()
         reserialised = json.dumps(json.loads(real.body)).encode()  # the same JSON, other separators
         r = self.http.post(self.stack.callback.url, data=reserialised, headers=dict(real.headers))
