@@ -8,7 +8,9 @@
    counts, by which its goals are judged.
 2. **AWS calls per operation**, counted with a botocore ``before-call`` hook on the handlers' own
    clients, running the real handlers in-process on moto + the Douyin simulator as the bundle tests
-   do. Every path is warmed once first, so the one-off secret fetch is not in the figures. With
+   do. Every path is warmed once first, so the one-off secret fetch is not in the figures. Each
+   kind of callback notice new and repeated (a repeat where the notice was taken, and in another
+   environment, where the goal of one call and one write unit is judged). With
    them, the capacity units each call bills (``local/capacity.py``), and one whole lifecycle
    (``lifecycle``) beside the floor and the Powertools baseline (``baseline_lifecycle``), and the
    lifecycle's write-unit goal.
