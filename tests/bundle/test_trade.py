@@ -178,8 +178,14 @@ class TestPayment:
         pay(trade_bundle, create(trade_bundle))
         delivered = trade_bundle.trade_sim.deliveries()[-1]
         before = trade_bundle.item("ORDER#T-1", "ORDER")
+        trade_bundle.calls.reset()
         status, _ = trade_bundle.callback(delivered.body.encode(), headers=dict(delivered.headers))
         assert status == 200
+        assert trade_bundle.calls.count() == {}  # the environment that took it knows it
+        trade_bundle.another_callback_environment()
+        status, _ = trade_bundle.callback(delivered.body.encode(), headers=dict(delivered.headers))
+        assert status == 200
+        assert trade_bundle.calls.count() == {"UpdateItem": 1}  # elsewhere: its condition fails
         assert trade_bundle.item("ORDER#T-1", "ORDER") == before
 
     def test_a_re_serialised_body_is_refused_and_writes_nothing(self, trade_bundle):
