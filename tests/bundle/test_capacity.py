@@ -180,3 +180,47 @@ def test_the_baselines_replays_and_how_long_it_keeps_its_records(bundle, meter, 
     for record in records:
         assert record["status"]["S"] == "COMPLETED"
         assert int(record["expiration"]["N"]) - time.time() > RETRY_WINDOW_SECONDS
+
+
+def test_one_trade_system_lifecycle(trade_bundle):
+    """The same lifecycle on the trade system (not in the bench, which drives ecpay), after one
+    lifecycle that warms every path. What differs from ecpay: the create is one write and no
+    platform call; a paid order leaves the due index (no auto-settlement watch); a refund reads its
+    order first (the request names the platform's order id); and the settle notice names the
+    platform's order, not ours, so it reads the settlement first."""
+    from local.bench.bundle_env import reconcile_message
+    from tests.bundle.test_trade import create, deliver, pay
+
+    b = trade_bundle
+    admin = b.session.client("dynamodb")
+    meter = CapacityMeter(admin, {b.resources.table_name: DUE_INDEX_ATTRS}).install(runtime.aws_client("dynamodb"))
+
+    def lifecycle_of(no: str) -> dict[str, dict]:
+        order: dict = {}
+        refund = {"out_refund_no": f"{no}-r", "refund_amount": 800, "reason": "少发一件"}
+        settle = {"out_settle_no": f"{no}-s", "settle_desc": "结算"}
+        messages = [reconcile_message("order", no), reconcile_message("refund", f"{no}-r")]
+        messages.append(reconcile_message("settlement", f"{no}-s"))
+        steps = {
+            "create": measured(b, meter, lambda: order.update(create(b, out_order_no=no))),
+            "pay notice": measured(b, meter, lambda: pay(b, order)),
+            "query": measured(b, meter, lambda: b.get("payments", no)),
+            "refund": measured(b, meter, lambda: b.refund(no, refund)),
+        }
+        b.trade_sim.complete_refund(refund["out_refund_no"], "SUCCESS")
+        steps["refund notice"] = measured(b, meter, lambda: deliver(b))
+        steps["settle"] = measured(b, meter, lambda: b.settle(no, settle))
+        b.trade_sim.complete_settlement(settle["out_settle_no"], "SUCCESS")
+        steps["settle notice"] = measured(b, meter, lambda: deliver(b))
+        steps["reconcile x3 (final)"] = measured(b, meter, lambda: b.reconcile(messages))
+        return steps
+
+    lifecycle_of("TW-1")
+    steps = lifecycle_of("T-1")
+    assert b.get("settlements", "T-1-s")[1]["status"] == "SUCCEEDED"
+    assert steps["create"] == {"table_wru": 1, "index_wru": 1, "rru": 0, "calls": 1}
+    assert steps["pay notice"] == {"table_wru": 1, "index_wru": 1, "rru": 0, "calls": 1}
+    assert steps["refund"] == {"table_wru": 5, "index_wru": 1, "rru": 1, "calls": 3}
+    assert steps["settle notice"] == {"table_wru": 4, "index_wru": 1, "rru": 1, "calls": 2}
+    total = {key: sum(step[key] for step in steps.values()) for key in NOTHING}
+    assert total == {"table_wru": 17, "index_wru": 6, "rru": 6, "calls": 14}, steps
