@@ -60,17 +60,6 @@ def batch_ok(result: Any, what: str) -> None:
         raise BenchError(f"{what}: expected no batch item failures, got {result}")
 
 
-def elsewhere(b: Any, deliver: Callable[[], Any]) -> Callable[[], Any]:
-    """``deliver``, in an execution environment that has not taken the notice (a repeat there costs
-    what the table answers; where it was taken, it costs nothing)."""
-
-    def run() -> Any:
-        b.another_callback_environment()
-        return deliver()
-
-    return run
-
-
 class _Counting:
     """The in-process bundle, the orders created on it, and the calls counted per operation."""
 
@@ -87,6 +76,19 @@ class _Counting:
 
     def notice(self, no: str, *, timestamp: str | None = None, nonce: str = "4821") -> bytes:
         return payment_notice(no, self.created[no]["order_id"], timestamp=timestamp, nonce=nonce)
+
+    def measure_elsewhere(self, name: str, deliver: Callable[[str], Any], warm_no: str, measured_no: str) -> None:
+        """A notice delivered again (``deliver(no)``), in an execution environment that has not taken
+        it: a repeat there costs what the table answers; where it was taken, it costs nothing."""
+
+        def elsewhere(no: str) -> Callable[[], Any]:
+            def run() -> Any:
+                self.b.another_callback_environment()
+                return deliver(no)
+
+            return run
+
+        self.measure(name, elsewhere(warm_no), elsewhere(measured_no), callback_ok)
 
     def measure(self, name: str, warm: Callable[[], Any], run: Callable[[], Any], check: Callable) -> None:
         b = self.b
@@ -120,12 +122,7 @@ def _payment_and_callbacks(c: _Counting) -> None:
         return b.callback(notice(no, timestamp=str(int(time.time()) + 60), nonce="9001"))
 
     c.measure("callback_duplicate_same_environment", lambda: again("w-pay"), lambda: again("m-pay"), callback_ok)
-    c.measure(
-        "callback_duplicate",
-        elsewhere(b, lambda: again("w-pay")),
-        elsewhere(b, lambda: again("m-pay")),
-        callback_ok,
-    )
+    c.measure_elsewhere("callback_duplicate", again, "w-pay", "m-pay")
     for no in ("w-pay", "m-pay"):
         if b.item(f"ORDER#{no}", "ORDER")["status"] != "PAID":
             raise BenchError(f"{no} is not PAID after its callback")
@@ -143,12 +140,7 @@ def _refund(c: _Counting) -> None:
         return c.b.callback(refund_notice(f"{no}-r1", 3000, "FAIL"))
 
     c.measure("callback_refund_failure", lambda: failed("w-pay"), lambda: failed("m-pay"), callback_ok)
-    c.measure(
-        "callback_refund_failure_repeat",
-        elsewhere(c.b, lambda: failed("w-pay")),
-        elsewhere(c.b, lambda: failed("m-pay")),
-        callback_ok,
-    )
+    c.measure_elsewhere("callback_refund_failure_repeat", failed, "w-pay", "m-pay")
     for no in ("w-pay", "m-pay"):
         if c.b.item(f"REFUND#{no}-r1", "REFUND")["status"] != "FAILED":
             raise BenchError(f"{no}-r1 is not FAILED after its failure notice")
@@ -170,12 +162,7 @@ def _settlement(c: _Counting) -> None:
         return b.callback(settle_notice(f"{no}-s1", no))
 
     c.measure("callback_settlement_final", lambda: final("w-set"), lambda: final("m-set"), callback_ok)
-    c.measure(
-        "callback_settlement_final_repeat",
-        elsewhere(b, lambda: final("w-set")),
-        elsewhere(b, lambda: final("m-set")),
-        callback_ok,
-    )
+    c.measure_elsewhere("callback_settlement_final_repeat", final, "w-set", "m-set")
 
 
 def _reconcile_step(c: _Counting) -> None:
