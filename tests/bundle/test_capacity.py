@@ -11,19 +11,16 @@ import time
 
 import pytest
 
-from douyin_pay.bundle import runtime
-from douyin_pay.bundle.store import DUE_INDEX_ATTRS
 from local.bench import lifecycle
 from local.bench.aws_calls import measure_lifecycle
-from local.capacity import CapacityMeter
+from local.bench.bundle_env import capacity_meter
 from tests.bundle.harness import notice_body, payment_msg, refund_msg, settle_msg
 from tests.bundle.test_api import ORDER, REFUND, SETTLE, paid_order
 
 
 @pytest.fixture
 def meter(bundle):
-    admin = bundle.session.client("dynamodb")  # not the handlers' client: its reads are not billed
-    return CapacityMeter(admin, {bundle.resources.table_name: DUE_INDEX_ATTRS}).install(runtime.aws_client("dynamodb"))
+    return capacity_meter(bundle)  # reads items through an admin client: those reads are not billed
 
 
 def measured(bundle, meter, action) -> dict:
@@ -192,8 +189,7 @@ def test_one_trade_system_lifecycle(trade_bundle):
     from tests.bundle.test_trade import create, deliver, pay
 
     b = trade_bundle
-    admin = b.session.client("dynamodb")
-    meter = CapacityMeter(admin, {b.resources.table_name: DUE_INDEX_ATTRS}).install(runtime.aws_client("dynamodb"))
+    meter = capacity_meter(b)
 
     def lifecycle_of(no: str) -> dict[str, dict]:
         order: dict = {}
